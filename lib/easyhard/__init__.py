@@ -1,0 +1,10 @@
+"""easyhard: how diffusion models learn data statistics from easy to hard.
+
+The library behind the executable textbook. Data flows one way: data models
+(:mod:`easyhard.data`) -> noising (:mod:`easyhard.diffusion`) -> denoisers
+(:mod:`easyhard.denoisers`) -> training and SGD engines -> saved results
+(:mod:`easyhard.results`) -> plots (:mod:`easyhard.plotting`); theory
+(:mod:`easyhard.theory`) sits beside it.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,93 @@
+"""Scales, devices, threads and seeds.
+
+Every experiment runs at three scales chosen by one switch, the environment
+variable ``EASYHARD_SCALE``:
+
+* ``ci``: minutes on two CPU cores; what the tests and the book build execute;
+* ``laptop``: tens of minutes on a laptop CPU;
+* ``paper``: the paper's sizes, meant for a GPU.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Mapping
+from typing import TypeVar
+
+import numpy as np
+import torch
+
+SCALES: tuple[str, ...] = ("ci", "laptop", "paper")
+SCALE_ENV = "EASYHARD_SCALE"
+T = TypeVar("T")
+
+
+def check_scale(value: str) -> str:
+    """Return ``value`` if it names a scale, else raise ``ValueError``."""
+    if value not in SCALES:
+        raise ValueError(f"scale must be one of {SCALES}, got {value!r}")
+    return value
+
+
+def scale() -> str:
+    """The current scale: ``$EASYHARD_SCALE`` (default ``"ci"``)."""
+    value = os.environ.get(SCALE_ENV, "ci").strip().lower()
+    if value not in SCALES:
+        raise ValueError(
+            f"environment variable {SCALE_ENV} must be one of {SCALES}, got {value!r}"
+        )
+    return value
+
+
+def preset(by_scale: Mapping[str, T], scale_name: str | None = None) -> T:
+    """Pick the entry of ``by_scale`` for ``scale_name`` (default: the current scale)."""
+    name = check_scale(scale_name) if scale_name is not None else scale()
+    missing = [s for s in SCALES if s not in by_scale]
+    if missing:
+        raise ValueError(f"preset table lacks scales {missing}; it needs all of {SCALES}")
+    return by_scale[name]
+
+
+def device() -> torch.device:
+    """The best available device: CUDA, then Apple MPS, then CPU."""
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def set_threads(n: int) -> None:
+    """Use ``n`` CPU threads in torch (one is often fastest under load on two cores)."""
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n (threads) must be an integer >= 1, got {n!r}")
+    torch.set_num_threads(n)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, numpy's global and torch's random generators."""
+    seed = check_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def check_seed(seed: int) -> int:
+    """Return ``seed`` if it is a non-negative integer, else raise ``ValueError``."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def torch_generator(seed: int, device: torch.device | str | None = None) -> torch.Generator:
+    """A torch generator on ``device`` seeded with ``seed``."""
+    gen = torch.Generator(device=device if device is not None else "cpu")
+    gen.manual_seed(check_seed(seed))
+    return gen
+
+
+def numpy_rng(seed: int) -> np.random.Generator:
+    """A numpy ``Generator`` (PCG64) seeded with ``seed``."""
+    return np.random.default_rng(check_seed(seed))
