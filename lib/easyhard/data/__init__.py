@@ -1,0 +1,1 @@
+"""Data models: the mixed cumulant model, CIFAR-10 and Gaussian surrogates."""

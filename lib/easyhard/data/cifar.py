@@ -1,0 +1,224 @@
+"""CIFAR-10 as tensors in [-1, 1] (science.md section 6.1).
+
+Two sources give the same layout, ``(N, 3, 32, 32)`` images with integer labels:
+
+* ``"torchvision"``: :class:`torchvision.datasets.CIFAR10`, the original
+  images; on disk under ``root`` or downloaded (the normal path for readers
+  and Colab);
+* ``"archive"``: a ``.tar``/``.tar.gz`` of image files laid out as
+  ``train/<class>/*.jpg`` and ``test/<class>/*.jpg``, such as the offline JPEG
+  copy at ``../shared/data/cifar10-jpeg.tar.gz`` next to the repository. Read
+  straight from the tar, decoded once and cached as ``.npy``. The JPEG copy is
+  lossy (quality 75); every figure built from it says so.
+
+``source="auto"`` tries, in order: torchvision's copy on disk, the archive
+(argument ``archive``, then ``$EASYHARD_CIFAR_ARCHIVE``, then the default
+``../shared/data/cifar10-jpeg.tar.gz`` relative to the repository root), then a
+download (short socket timeout). With none available it raises
+:class:`FileNotFoundError` at once, saying how to get the data.
+
+Images are held as ``uint8`` (150 MB for the train split) and converted to
+float on demand by :meth:`Cifar10.images`: ``x = p / 127.5 - 1``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import socket
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+CLASSES: tuple[str, ...] = (
+    "airplane", "automobile", "bird", "cat", "deer",
+    "dog", "frog", "horse", "ship", "truck",
+)
+SPLITS: tuple[str, ...] = ("train", "test")
+SOURCES: tuple[str, ...] = ("auto", "torchvision", "archive", "download")
+ARCHIVE_ENV = "EASYHARD_CIFAR_ARCHIVE"
+ROOT_ENV = "EASYHARD_CIFAR_ROOT"
+CACHE_ENV = "EASYHARD_CACHE_DIR"
+DOWNLOAD_TIMEOUT_S = 20.0
+
+_REPO_ROOT = Path(__file__).resolve().parents[3]
+DEFAULT_ARCHIVE = _REPO_ROOT.parent / "shared" / "data" / "cifar10-jpeg.tar.gz"
+
+HOW_TO_GET = (
+    "CIFAR-10 not found. Either (a) let torchvision download it (needs internet): "
+    "load_cifar10(source='download'), stored under root (default $EASYHARD_CIFAR_ROOT or "
+    "<cache>/torchvision); or (b) point $EASYHARD_CIFAR_ARCHIVE (or archive=...) at a "
+    ".tar/.tar.gz of images in train/<class>/*.jpg, test/<class>/*.jpg layout, e.g. the "
+    "offline JPEG copy ../shared/data/cifar10-jpeg.tar.gz next to the repository."
+)
+
+
+def cache_dir() -> Path:
+    """Cache folder: ``$EASYHARD_CACHE_DIR``, else ``.cache/easyhard`` in the checkout
+    (git-ignored), else ``~/.cache/easyhard``."""
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env)
+    if (_REPO_ROOT / "pyproject.toml").exists():
+        return _REPO_ROOT / ".cache" / "easyhard"
+    return Path.home() / ".cache" / "easyhard"
+
+
+@dataclass(frozen=True)
+class Cifar10:
+    """One split of CIFAR-10: ``uint8`` pixels ``(N, 3, 32, 32)``, labels ``(N,)``.
+
+    ``source`` is ``"torchvision"`` (original images) or ``"archive"``;
+    ``lossy`` is True for JPEG files; ``label`` is the text figures show.
+    """
+
+    pixels: torch.Tensor
+    labels: torch.Tensor
+    split: str
+    source: str
+    origin: str
+    lossy: bool
+
+    def __len__(self) -> int:
+        return int(self.pixels.shape[0])
+
+    @property
+    def label(self) -> str:
+        """E.g. ``"CIFAR-10 (JPEG copy, lossy)"`` or ``"CIFAR-10 (torchvision, original)"``."""
+        if self.source == "torchvision":
+            return "CIFAR-10 (torchvision, original)"
+        return "CIFAR-10 (JPEG copy, lossy)" if self.lossy else "CIFAR-10 (image archive)"
+
+    def images(
+        self, index: torch.Tensor | slice | None = None, device: torch.device | str | None = None
+    ) -> torch.Tensor:
+        """Float32 images in [-1, 1], shape ``(n, 3, 32, 32)``: ``p / 127.5 - 1``."""
+        p = self.pixels if index is None else self.pixels[index]
+        if device is not None:
+            p = p.to(device)
+        return p.to(torch.float32).div_(127.5).sub_(1.0)
+
+
+def _check(split: str, source: str) -> None:
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
+
+
+def _torchvision_root(root: str | Path | None) -> Path:
+    if root is not None:
+        return Path(root)
+    env = os.environ.get(ROOT_ENV)
+    return Path(env) if env else cache_dir() / "torchvision"
+
+
+def _from_torchvision(split: str, root: Path, download: bool) -> Cifar10:
+    from torchvision.datasets import CIFAR10
+
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
+    try:
+        ds = CIFAR10(str(root), train=(split == "train"), download=download)
+    finally:
+        socket.setdefaulttimeout(previous)
+    pixels = torch.from_numpy(np.ascontiguousarray(ds.data.transpose(0, 3, 1, 2)))
+    labels = torch.as_tensor(ds.targets, dtype=torch.int64)
+    return Cifar10(pixels, labels, split, "torchvision", str(root), lossy=False)
+
+
+def _archive_candidates(archive: str | Path | None) -> list[Path]:
+    paths = [archive, os.environ.get(ARCHIVE_ENV), DEFAULT_ARCHIVE]
+    return [Path(p) for p in paths if p]
+
+
+def _decode_archive(path: Path, split: str) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Decode all ``<split>/<class>/*`` images of a tar, sorted by class then name."""
+    from PIL import Image
+
+    found: list[tuple[int, str, bytes]] = []
+    lossy = False
+    with tarfile.open(path, "r:*") as tar:
+        for member in tar:
+            if not member.isfile():
+                continue
+            parts = Path(member.name).parts
+            if len(parts) < 3 or parts[-3] != split or parts[-2] not in CLASSES:
+                continue
+            data = tar.extractfile(member)
+            if data is None:
+                continue
+            lossy |= parts[-1].lower().endswith((".jpg", ".jpeg"))
+            found.append((CLASSES.index(parts[-2]), parts[-1], data.read()))
+    if not found:
+        raise FileNotFoundError(f"archive {path} holds no images under {split}/<class>/")
+    found.sort(key=lambda item: (item[0], item[1]))
+    pixels = np.empty((len(found), 32, 32, 3), dtype=np.uint8)
+    for i, (_, name, raw) in enumerate(found):
+        img = Image.open(io.BytesIO(raw)).convert("RGB")
+        if img.size != (32, 32):
+            raise ValueError(f"image {split}/{name} in {path} is {img.size}, expected (32, 32)")
+        pixels[i] = np.asarray(img)
+    labels = np.array([c for c, _, _ in found], dtype=np.int64)
+    return pixels.transpose(0, 3, 1, 2).copy(), labels, lossy
+
+
+def _from_archive(path: Path, split: str) -> Cifar10:
+    """Load ``split`` from an archive, via a ``.npy`` cache keyed by the archive's
+    name, size and modification time."""
+    stat = path.stat()
+    key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode())
+    folder = cache_dir() / "cifar10" / f"{path.name}-{key.hexdigest()[:12]}"
+    files = {k: folder / f"{split}_{k}.npy" for k in ("pixels", "labels", "lossy")}
+    if all(f.exists() for f in files.values()):
+        pixels, labels = np.load(files["pixels"]), np.load(files["labels"])
+        lossy = bool(np.load(files["lossy"]))
+    else:
+        pixels, labels, lossy = _decode_archive(path, split)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, value in (("pixels", pixels), ("labels", labels), ("lossy", np.array(lossy))):
+            tmp = folder / f".{split}_{name}.{os.getpid()}.npy"
+            np.save(tmp, value)
+            tmp.replace(files[name])
+    return Cifar10(
+        torch.from_numpy(pixels), torch.from_numpy(labels), split, "archive", str(path), lossy
+    )
+
+
+def load_cifar10(
+    split: str = "train",
+    source: str = "auto",
+    *,
+    archive: str | Path | None = None,
+    root: str | Path | None = None,
+    download: bool = True,
+) -> Cifar10:
+    """Load a CIFAR-10 split (see the module docstring for the search order).
+
+    ``source``: ``"auto"``, ``"torchvision"`` (on disk only), ``"archive"`` or
+    ``"download"``. ``download=False`` keeps ``"auto"`` off the network.
+    Raises ``FileNotFoundError`` with instructions when no source is available.
+    """
+    _check(split, source)
+    tv_root = _torchvision_root(root)
+    tried: list[str] = []
+    if source in ("auto", "torchvision"):
+        try:
+            return _from_torchvision(split, tv_root, download=False)
+        except RuntimeError:
+            tried.append(f"torchvision copy under {tv_root}: not found")
+    if source in ("auto", "archive"):
+        for path in _archive_candidates(archive):
+            if path.is_file():
+                return _from_archive(path, split)
+            tried.append(f"archive {path}: not found")
+    if source == "download" or (source == "auto" and download):
+        try:
+            return _from_torchvision(split, tv_root, download=True)
+        except (OSError, RuntimeError) as err:
+            tried.append(f"download to {tv_root}: failed ({err})")
+    raise FileNotFoundError(HOW_TO_GET + " Tried: " + "; ".join(tried) + ".")
