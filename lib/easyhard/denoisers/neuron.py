@@ -1,0 +1,73 @@
+"""The tied single-neuron denoiser of science.md section 3 and its p-neuron generalisation.
+
+    D_W(x_t) = c x_t + A sum_{j=1}^p w_j sigma(w_j . x_t),   ||w_j|| = 1,
+
+with skip coefficient c (c = a, the optimal skip for whitened data, is the
+usual choice) and amplitude A, each fixed or trainable. sigma is any
+activation of :func:`easyhard.activations.get_activation`; ``"erf"`` means
+erf(h / sqrt 2). The rows of W start uniform on the sphere; after an optimiser
+step, :meth:`NeuronDenoiser.project_` puts them back on it (projected SGD).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from easyhard.activations import Activation, get_activation
+
+
+class NeuronDenoiser(nn.Module):
+    """D_W(x_t) = c x_t + A sum_j w_j sigma(w_j . x_t) for inputs of shape (..., d)."""
+
+    def __init__(
+        self,
+        d: int,
+        c: float,
+        A: float = 1.0,
+        neurons: int = 1,
+        activation: str | Callable | Activation = "tanh",
+        trainable_c: bool = False,
+        trainable_A: bool = False,
+        generator: torch.Generator | None = None,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
+        super().__init__()
+        if isinstance(d, bool) or not isinstance(d, int) or d < 1:
+            raise ValueError(f"d (input dimension) must be an integer >= 1, got {d!r}")
+        if isinstance(neurons, bool) or not isinstance(neurons, int) or neurons < 1:
+            raise ValueError(f"neurons must be an integer >= 1, got {neurons!r}")
+        for name, value in (("c", c), ("A", A)):
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite real number, got {value!r}")
+        self.activation = get_activation(activation)
+        draw_on = generator.device if generator is not None else "cpu"
+        w = torch.randn(neurons, d, generator=generator, dtype=dtype, device=draw_on)
+        self.W = nn.Parameter((w / w.norm(dim=1, keepdim=True)).to(device))
+        c_t = torch.tensor(float(c), dtype=dtype, device=device)
+        A_t = torch.tensor(float(A), dtype=dtype, device=device)
+        self.c = nn.Parameter(c_t) if trainable_c else nn.Buffer(c_t)
+        self.A = nn.Parameter(A_t) if trainable_A else nn.Buffer(A_t)
+
+    @property
+    def w(self) -> torch.Tensor:
+        """The first neuron's weight vector, shape (d,)."""
+        return self.W[0]
+
+    def forward(self, x_t: torch.Tensor) -> torch.Tensor:
+        """The denoised estimate of x0, same shape as ``x_t``."""
+        h = x_t @ self.W.T  # (..., p)
+        return self.c * x_t + self.A * self.activation.torch(h) @ self.W
+
+    @torch.no_grad()
+    def project_(self) -> None:
+        """Renormalise every w_j to unit length (in place)."""
+        self.W.div_(self.W.norm(dim=1, keepdim=True))
+
+    def loss(self, x0: torch.Tensor, x_t: torch.Tensor) -> torch.Tensor:
+        """Mean over the batch of ||x0 - D(x_t)||^2 (x0 units, summed over dimensions)."""
+        return (x0 - self(x_t)).pow(2).sum(-1).mean()

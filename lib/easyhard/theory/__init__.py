@@ -1,0 +1,17 @@
+"""Theory: the one-dimensional reduction of the loss, its Hermite coefficients g_k(a),
+the diffusion information exponent and the exact landscape of the mixed cumulant model
+(science.md section 4)."""
+
+from easyhard.theory.exponent import SpikeExponent, information_exponent
+from easyhard.theory.hermite import hermite_coefficients, population_loss_1d
+from easyhard.theory.landscape import excess_loss, hermite_moments, population_loss
+
+__all__ = [
+    "SpikeExponent",
+    "excess_loss",
+    "hermite_coefficients",
+    "hermite_moments",
+    "information_exponent",
+    "population_loss",
+    "population_loss_1d",
+]

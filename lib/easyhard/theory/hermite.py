@@ -1,0 +1,124 @@
+"""The one-dimensional reduction of the denoising loss and its Hermite expansion.
+
+science.md 4.1: for a unit vector w, with p = w.x0, zeta = w.xi and
+q = a p + s zeta,
+
+    L_t(w) = E||x0 - c x_t||^2 + E_p[G_t(p)],
+    G_t(p) = E_zeta[A^2 sigma(q)^2 - 2 A sigma(q) ((1 - c a) p - c s zeta)].
+
+science.md 4.2: G_t = sum_k g_k He_k with g_k = E[G_t(Z) He_k(Z)] / k!.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from functools import lru_cache
+
+import numpy as np
+from numpy.polynomial.hermite_e import hermevander
+from numpy.typing import ArrayLike
+
+from easyhard.activations import Activation, get_activation
+from easyhard.diffusion import vp_coefficients
+from easyhard.theory.quadrature import shifted_normal_rule
+
+
+def check_scalars(a: float, c: float | None, A: float) -> tuple[float, float, float, float]:
+    """Validate the noise level and the denoiser's scalars; return ``(a, s, c, A)`` (c = a if None)."""
+    a, s = vp_coefficients(a)
+    c = a if c is None else c
+    for name, value in (("c", c), ("A", A)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+            raise TypeError(f"{name} must be a real number, got {value!r}")
+        if not math.isfinite(value):
+            raise ValueError(f"{name} must be finite, got {value!r}")
+    return a, s, float(c), float(A)
+
+
+def smoothed_G(
+    act: Activation, a: float, s: float, c: float, A: float, mu: np.ndarray, r: np.ndarray
+) -> np.ndarray:
+    """E[G_t(mu + r Z)], Z ~ N(0, 1), for arrays ``mu``, ``r >= 0`` (r = 0 gives G_t(mu)).
+
+    With q = a mu + tau Y, tau^2 = a^2 r^2 + s^2, Gaussian regression of Z and
+    zeta on Y gives
+
+        A^2 E sigma(q)^2 - 2 A (1 - c a) mu E sigma(q)
+        - 2 A ((1 - c a) a r^2 - c s^2) / tau E[sigma(q) Y],
+
+    one quadrature over Y split at the kink q = 0.
+    """
+    mu, r = np.broadcast_arrays(np.asarray(mu, float), np.asarray(r, float))
+    tau = np.sqrt(a * a * r * r + s * s)
+    q, y, w = shifted_normal_rule(a * mu, tau)
+    sig = act.numpy(q)
+    e_sig2 = np.sum(w * sig * sig, -1)
+    e_sig = np.sum(w * sig, -1)
+    e_sig_y = np.sum(w * sig * y, -1)
+    k = (1.0 - c * a) * a * r * r - c * s * s
+    return A * A * e_sig2 - 2.0 * A * (1.0 - c * a) * mu * e_sig - 2.0 * A * k / tau * e_sig_y
+
+
+def population_loss_1d(
+    activation: str | Callable | Activation, a: float, c: float | None = None, A: float = 1.0
+) -> Callable[[ArrayLike], np.ndarray]:
+    """The scalar function G_t(p) of science.md 4.1, vectorised over p.
+
+    ``c`` defaults to ``a`` (the optimal skip for whitened data). The inner
+    expectation over zeta is a quadrature split at the kink of the activation.
+    """
+    act = get_activation(activation)
+    a, s, c, A = check_scalars(a, c, A)
+
+    def G(p: ArrayLike) -> np.ndarray:
+        p = np.asarray(p, float)
+        return smoothed_G(act, a, s, c, A, p, np.zeros_like(p))
+
+    return G
+
+
+@lru_cache(maxsize=4096)
+def _coefficients(act: Activation, a: float, s: float, c: float, A: float, kmax: int) -> tuple:
+    q, _, w = shifted_normal_rule(np.zeros(()), np.ones(()))
+    he = hermevander(q, kmax + 1) / np.array([math.factorial(k) for k in range(kmax + 2)])
+    sig = act.numpy(q)
+    s_j = w @ (sig[:, None] * he)  # E[sigma He_j] / j!
+    q_k = w @ ((sig * sig)[:, None] * he)  # E[sigma^2 He_k] / k!
+    g = []
+    for k in range(kmax + 1):
+        lower = a ** (k - 1) * s_j[k - 1] if k >= 1 else 0.0
+        upper = a ** (k + 1) * (k + 1) * s_j[k + 1]
+        g.append(
+            A * A * a**k * q_k[k]
+            - 2.0 * A * (1.0 - c * a) * (upper + lower)
+            + 2.0 * A * c * s * s * a**k * (k + 1) * s_j[k + 1]
+        )
+    return tuple(g)
+
+
+def hermite_coefficients(
+    activation: str | Callable | Activation,
+    a: float,
+    c: float | None = None,
+    A: float = 1.0,
+    kmax: int = 6,
+) -> np.ndarray:
+    """g_0, ..., g_kmax of G_t = sum_k g_k He_k (science.md 4.2).
+
+    Computed from one-dimensional Hermite coefficients of sigma and sigma^2.
+    Since p = Z and q = a Z + s zeta are standard normals with correlation a,
+    E[f(q) He_k(Z)] = a^k E[f(q) He_k(q)] (Mehler), and Stein's lemma on zeta gives
+
+        g_k = A^2 a^k S2_k - 2 A (1 - c a) (a^{k+1} (k+1) S_{k+1} + a^{k-1} S_{k-1})
+              + 2 A c s^2 a^k (k+1) S_{k+1},
+
+    with S_j = E[sigma(Z) He_j(Z)] / j!, S2_k = E[sigma(Z)^2 He_k(Z)] / k!
+    (the S_{k-1} term is absent for k = 0). With c = a this is
+    g_k = A^2 a^k S2_k - 2 A s^2 a^{k-1} S_{k-1}. Cached: repeated calls are free.
+    """
+    if isinstance(kmax, bool) or not isinstance(kmax, (int, np.integer)) or kmax < 1:
+        raise ValueError(f"kmax (highest Hermite order) must be an integer >= 1, got {kmax!r}")
+    act = get_activation(activation)
+    a, s, c, A = check_scalars(a, c, A)
+    return np.array(_coefficients(act, a, s, c, A, int(kmax)))

@@ -1,0 +1,165 @@
+"""The exact population loss of the mixed cumulant model as a function of the overlaps.
+
+For a unit vector w with overlaps alpha_m = w.m, alpha_u = w.u, alpha_v = w.v
+(science.md 2), the projection p = w.x0 is
+
+    p = beta_m alpha_m + sqrt(beta_u) alpha_u lam + b alpha_v nu + r Z',
+    b = sqrt(beta_v / (1 + beta_v)),   r^2 = ||S w||^2 = 1 - b^2 alpha_v^2,
+
+with Z' ~ N(0, 1) independent of the latents (w.Sz is Gaussian with variance
+||S w||^2). The law of p depends on w only through the overlaps, and so does
+the loss: L_t(w) = E||x0 - c x_t||^2 + E[G_t(p)] (science.md 4.1). Everything
+here is quadrature, no Monte Carlo: a finite sum over the atoms of nu when it is
+independent of lam, and a quadrature over lam (with panel edges at the
+quantile thresholds) on the coupled part, of weight p_corr.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Protocol
+
+import numpy as np
+import torch
+from numpy.typing import ArrayLike
+
+from easyhard.activations import Activation, get_activation
+from easyhard.data.latents import LatentLaw
+from easyhard.theory.hermite import check_scalars, smoothed_G
+from easyhard.theory.quadrature import normal_rule
+
+
+class MCMLike(Protocol):
+    """What the theory reads from a :class:`~easyhard.data.mcm.MixedCumulantModel`."""
+
+    d: int
+    beta_u: float
+    beta_v: float
+    beta_m: float
+    p_corr: float
+    law: LatentLaw
+
+
+def coupled_nodes(law: LatentLaw) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(lam, Q(Phi(lam)), weight)``: quadrature of the quantile coupling of nu to lam."""
+    if law.is_gaussian:
+        lam, w = normal_rule()
+        return lam, lam, w
+    lam, w = normal_rule(law.thresholds())
+    return lam, law.atoms[np.searchsorted(law.thresholds(), lam)], w
+
+
+def projection_mixture(
+    model: MCMLike, alpha_u: ArrayLike, alpha_v: ArrayLike, alpha_m: ArrayLike = 0.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The law of p = w.x0 as a Gaussian mixture: ``(mu, r, weight)``.
+
+    p ~ sum_j weight_j N(mu_j, r_j^2); ``mu`` and ``r`` have shape
+    ``broadcast(alphas).shape + (J,)``, ``weight`` shape ``(J,)``.
+    Raises ``ValueError`` if alpha_m^2 + alpha_u^2 + alpha_v^2 > 1 (no unit w has them).
+    """
+    au, av, am = np.broadcast_arrays(*(np.asarray(x, float) for x in (alpha_u, alpha_v, alpha_m)))
+    norm2 = au * au + av * av + am * am
+    if not np.all(np.isfinite(norm2)) or np.any(norm2 > 1.0 + 1e-9):
+        raise ValueError(
+            "overlaps (alpha_m, alpha_u, alpha_v) must be finite with "
+            f"alpha_m^2 + alpha_u^2 + alpha_v^2 <= 1, got a maximum of {np.max(norm2)!r}"
+        )
+    b = math.sqrt(model.beta_v / (1.0 + model.beta_v))
+    cu = math.sqrt(model.beta_u)
+    r2 = np.clip(1.0 - b * b * av * av, 0.0, None)
+    shift = model.beta_m * am
+    law = model.law
+    mus, rs, ws = [], [], []
+    if model.p_corr < 1.0:  # nu independent of lam: lam joins the Gaussian part
+        if law.is_gaussian:
+            mus.append(shift[..., None])
+            rs.append(np.sqrt(cu * cu * au * au + b * b * av * av + r2)[..., None])
+            ws.append(np.array([1.0 - model.p_corr]))
+        else:
+            mus.append(shift[..., None] + b * av[..., None] * law.atoms)
+            rs.append(np.broadcast_to(np.sqrt(cu * cu * au * au + r2)[..., None], mus[-1].shape))
+            ws.append((1.0 - model.p_corr) * law.probs)
+    if model.p_corr > 0.0:  # nu = Q(Phi(lam)): quadrature over lam
+        lam, nu, w = coupled_nodes(law)
+        mus.append(shift[..., None] + cu * au[..., None] * lam + b * av[..., None] * nu)
+        rs.append(np.broadcast_to(np.sqrt(r2)[..., None], mus[-1].shape))
+        ws.append(model.p_corr * w)
+    return np.concatenate(mus, -1), np.concatenate(rs, -1), np.concatenate(ws)
+
+
+def excess_loss(
+    model: MCMLike,
+    activation: str | Callable | Activation,
+    a: float,
+    alpha_u: ArrayLike,
+    alpha_v: ArrayLike,
+    alpha_m: ArrayLike = 0.0,
+    c: float | None = None,
+    A: float = 1.0,
+) -> np.ndarray:
+    """L_t(w) - L_t^Gauss = E[G_t(w.x0)] - E[G_t(Z)] as a function of the overlaps.
+
+    The landscape of science.md 4.1 (x0 units, per sample; the d-dependent
+    constant cancels), vectorised (broadcast) over the overlap arrays.
+    """
+    act = get_activation(activation)
+    a, s, c, A = check_scalars(a, c, A)
+    mu, r, weight = projection_mixture(model, alpha_u, alpha_v, alpha_m)
+    total = np.zeros(mu.shape[:-1])
+    for j in range(mu.shape[-1]):  # one mixture component at a time keeps memory O(grid)
+        total += weight[j] * smoothed_G(act, a, s, c, A, mu[..., j], r[..., j])
+    return total - smoothed_G(act, a, s, c, A, np.zeros(()), np.ones(()))
+
+
+def population_loss(
+    model: MCMLike,
+    w: torch.Tensor | ArrayLike,
+    activation: str | Callable | Activation,
+    a: float,
+    c: float | None = None,
+    A: float = 1.0,
+) -> float:
+    """The exact L_t(w) = E||x0 - D_w(x_t)||^2 of a unit vector w (x0 units, summed over dims).
+
+    L_t(w) = (1 - c a)^2 E||x0||^2 + c^2 s^2 d + E[G_t(w.x0)] with
+    E||x0||^2 = d + beta_u + beta_m^2 (science.md 2 and 4.1).
+    """
+    w = torch.as_tensor(w, dtype=torch.float64).cpu()
+    if w.shape != (model.d,):
+        raise ValueError(f"w must have shape ({model.d},), got {tuple(w.shape)}")
+    if abs(float(w.norm()) - 1.0) > 1e-6:
+        raise ValueError(f"w must be a unit vector (||w|| = 1), got ||w|| = {float(w.norm()):.6g}")
+    a, s, c, A = check_scalars(a, c, A)
+
+    def overlap(e: torch.Tensor | None) -> float:
+        return 0.0 if e is None else float(w @ e.double().cpu())
+
+    excess = excess_loss(model, activation, a, overlap(model.u), overlap(model.v), overlap(model.m), c, A)
+    act = get_activation(activation)
+    gauss = smoothed_G(act, a, s, c, A, np.zeros(()), np.ones(()))
+    base = (1.0 - c * a) ** 2 * (model.d + model.beta_u + model.beta_m**2) + c * c * s * s * model.d
+    return float(base + gauss + excess)
+
+
+def hermite_moments(
+    model: MCMLike, kmax: int, alpha_u: ArrayLike, alpha_v: ArrayLike, alpha_m: ArrayLike = 0.0
+) -> np.ndarray:
+    """E[He_k(w.x0)] for k = 0..kmax (last axis), exactly.
+
+    For p ~ N(mu, r^2), E He_k(p) = sum_j k! / (j! (k - 2j)!) mu^{k-2j} ((r^2 - 1)/2)^j
+    (the coefficient of t^k / k! in exp(t mu + t^2 (r^2 - 1)/2)), summed over the mixture.
+    """
+    if isinstance(kmax, bool) or not isinstance(kmax, (int, np.integer)) or kmax < 1:
+        raise ValueError(f"kmax (highest Hermite order) must be an integer >= 1, got {kmax!r}")
+    mu, r, weight = projection_mixture(model, alpha_u, alpha_v, alpha_m)
+    half = 0.5 * (r * r - 1.0)
+    out = []
+    for k in range(kmax + 1):
+        term = sum(
+            math.factorial(k) / (math.factorial(j) * math.factorial(k - 2 * j)) * mu ** (k - 2 * j) * half**j
+            for j in range(k // 2 + 1)
+        )
+        out.append(np.sum(weight * term, -1))
+    return np.stack(out, -1)

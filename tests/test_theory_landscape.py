@@ -1,0 +1,107 @@
+"""The exact population loss of the MCM as a function of the overlaps (science.md 2, 4.1-4.2)."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from easyhard.data.mcm import MixedCumulantModel
+from easyhard.denoisers.neuron import NeuronDenoiser
+from easyhard.diffusion import noise
+from easyhard.theory import excess_loss, hermite_coefficients, hermite_moments, population_loss
+
+MODELS = [
+    dict(),
+    dict(p_corr=1.0),
+    dict(latent="skewed", p_corr=0.4),
+    dict(latent="three_point", p_corr=0.7),
+    dict(latent="gaussian", p_corr=0.3),
+    dict(beta_m=1.5, latent="skewed"),
+]
+
+
+@pytest.mark.parametrize("kw", MODELS)
+@pytest.mark.parametrize("act", ["tanh", "relu"])
+def test_hermite_expansion_matches_exact_loss_at_small_overlaps(kw, act):
+    """Cross-check (i): sum_k g_k E[He_k(w.x0)] = L - L_Gauss, truncation O(alpha^11)."""
+    model = MixedCumulantModel(8, seed=0, **kw)
+    g = hermite_coefficients(act, 0.6, kmax=10)
+    for alphas in [(0.05, 0.0, 0.0), (0.0, 0.1, 0.0), (0.04, 0.08, 0.03 if model.beta_m else 0.0)]:
+        exact = excess_loss(model, act, 0.6, *alphas)
+        series = g[1:] @ hermite_moments(model, 10, *alphas)[1:]
+        assert exact == pytest.approx(series, rel=1e-6, abs=1e-13)
+
+
+def test_hermite_moments_match_the_cumulants():
+    """E He_2 = beta_u alpha_u^2 + 2 rho alpha_u alpha_v, E He_3 = kt_3 alpha_v^3, E He_4 = kt_4 alpha_v^4."""
+    model = MixedCumulantModel(8, seed=0, latent="skewed", p_corr=0.6)
+    au, av = 0.3, 0.5
+    m = hermite_moments(model, 4, au, av)
+    assert m[0] == pytest.approx(1.0) and m[1] == pytest.approx(0.0, abs=1e-13)
+    assert m[2] == pytest.approx(model.beta_u * au**2 + 2 * model.rho * au * av, rel=1e-10)
+    only_v = hermite_moments(model, 4, 0.0, av)
+    assert only_v[3] == pytest.approx(model.kt(3) * av**3, rel=1e-10)
+    assert only_v[4] == pytest.approx(model.kt(4) * av**4, rel=1e-10)
+
+
+@pytest.mark.parametrize("a", [0.4, 0.7])
+def test_leading_power_of_the_landscape(a):
+    """Cross-check (iii): log-log slope of L(alpha) - L(0) at small alpha is 2 (u) and 4 (v)."""
+    model = MixedCumulantModel(8, seed=0)
+    alpha = np.geomspace(1e-3, 3e-2, 8)
+    for along, k in (("u", 2), ("v", 4)):
+        au, av = (alpha, 0 * alpha) if along == "u" else (0 * alpha, alpha)
+        dl = np.abs(excess_loss(model, "tanh", a, au, av))
+        slope = np.polyfit(np.log(alpha), np.log(dl), 1)[0]
+        assert slope == pytest.approx(k, abs=0.02)
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(p_corr=1.0, beta_m=1.0)])
+def test_exact_loss_matches_monte_carlo(kw):
+    """Cross-check (ii): the exact L_t(w) against 10^6 samples, full loss and paired difference."""
+    model = MixedCumulantModel(5, seed=1, dtype=torch.float64, **kw)
+    a = 0.6
+    e = [model.u, model.v] + ([model.m] if model.m is not None and model.beta_m else [])
+    w = 0.6 * model.u - 0.5 * model.v + (0.3 * model.m if model.beta_m else 0.0)
+    w = w / w.norm()
+    q, _ = torch.linalg.qr(torch.stack(e + [torch.randn(5, dtype=torch.float64)], 1))
+    w_perp = q[:, -1]  # orthogonal to every spike: the Gaussian reference
+    gen = torch.Generator().manual_seed(2)
+    losses = {"w": w, "perp": w_perp}
+    x0 = model.sample(10**6, gen)
+    x_t, _ = noise(x0, a, gen)
+    per_sample = {}
+    for name, vec in losses.items():
+        den = NeuronDenoiser(5, a, dtype=torch.float64)
+        den.W.data[0] = vec
+        with torch.no_grad():
+            per_sample[name] = (x0 - den(x_t)).pow(2).sum(-1).numpy()
+    exact = {name: population_loss(model, vec, "tanh", a) for name, vec in losses.items()}
+    n = len(per_sample["w"])
+    se = per_sample["w"].std() / math.sqrt(n)
+    assert abs(per_sample["w"].mean() - exact["w"]) < 4 * se
+    diff = per_sample["w"] - per_sample["perp"]
+    se_diff = diff.std() / math.sqrt(n)
+    assert abs(diff.mean() - (exact["w"] - exact["perp"])) < 4 * se_diff
+    assert abs(exact["w"] - exact["perp"]) > 10 * se_diff  # the check has power
+
+
+def test_population_loss_rejects_bad_input():
+    model = MixedCumulantModel(6, seed=0)
+    with pytest.raises(ValueError, match="unit"):
+        population_loss(model, 2 * model.u, "tanh", 0.6)
+    with pytest.raises(ValueError, match="shape"):
+        population_loss(model, torch.ones(3) / math.sqrt(3), "tanh", 0.6)
+    with pytest.raises(ValueError, match="overlaps"):
+        excess_loss(model, "tanh", 0.6, 0.8, 0.8)
+    with pytest.raises(ValueError, match="a "):
+        excess_loss(model, "tanh", 1.0, 0.1, 0.1)
+    with pytest.raises(ValueError, match="kmax"):
+        hermite_moments(model, 0, 0.1, 0.1)
+
+
+def test_landscape_is_flat_for_gaussian_data():
+    model = MixedCumulantModel(6, beta_u=0.0, beta_v=3.0, latent="gaussian", seed=0)
+    grid = np.linspace(-0.7, 0.7, 5)
+    np.testing.assert_allclose(excess_loss(model, "tanh", 0.6, grid[:, None], grid[None, :]), 0.0, atol=1e-13)
