@@ -40,8 +40,12 @@ def use_style() -> None:
 
 
 def label_scale(fig: plt.Figure, text: str) -> None:
-    """Write the provenance line (scale, data, machine) at the bottom of a figure."""
-    fig.text(0.99, 0.005, text, ha="right", va="bottom", fontsize=7, color="0.35")
+    """Write the provenance line (scale, data, machine) under a figure.
+
+    It is placed as the figure's ``supxlabel``, so constrained layout keeps it
+    clear of the axes labels.
+    """
+    fig.supxlabel(text, x=0.99, ha="right", fontsize=7, color="0.35")
 
 
 def savefig(fig: plt.Figure, path: str | Path) -> Path:
