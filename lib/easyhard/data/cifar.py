@@ -34,6 +34,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from easyhard.results import cache_dir
+
 CLASSES: tuple[str, ...] = (
     "airplane", "automobile", "bird", "cat", "deer",
     "dog", "frog", "horse", "ship", "truck",
@@ -42,7 +44,6 @@ SPLITS: tuple[str, ...] = ("train", "test")
 SOURCES: tuple[str, ...] = ("auto", "torchvision", "archive", "download")
 ARCHIVE_ENV = "EASYHARD_CIFAR_ARCHIVE"
 ROOT_ENV = "EASYHARD_CIFAR_ROOT"
-CACHE_ENV = "EASYHARD_CACHE_DIR"
 DOWNLOAD_TIMEOUT_S = 20.0
 
 _REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -51,21 +52,10 @@ DEFAULT_ARCHIVE = _REPO_ROOT.parent / "shared" / "data" / "cifar10-jpeg.tar.gz"
 HOW_TO_GET = (
     "CIFAR-10 not found. Either (a) let torchvision download it (needs internet): "
     "load_cifar10(source='download'), stored under root (default $EASYHARD_CIFAR_ROOT or "
-    "<cache>/torchvision); or (b) point $EASYHARD_CIFAR_ARCHIVE (or archive=...) at a "
+    "<cache>/torchvision, <cache> = easyhard.results.cache_dir()); or (b) point $EASYHARD_CIFAR_ARCHIVE (or archive=...) at a "
     ".tar/.tar.gz of images in train/<class>/*.jpg, test/<class>/*.jpg layout, e.g. the "
     "offline JPEG copy ../shared/data/cifar10-jpeg.tar.gz next to the repository."
 )
-
-
-def cache_dir() -> Path:
-    """Cache folder: ``$EASYHARD_CACHE_DIR``, else ``.cache/easyhard`` in the checkout
-    (git-ignored), else ``~/.cache/easyhard``."""
-    env = os.environ.get(CACHE_ENV)
-    if env:
-        return Path(env)
-    if (_REPO_ROOT / "pyproject.toml").exists():
-        return _REPO_ROOT / ".cache" / "easyhard"
-    return Path.home() / ".cache" / "easyhard"
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,22 @@ class GaussianSurrogate:
         cov = centred.T @ centred / (x.shape[0] - 1)
         return cls(mean, cov + ridge * torch.eye(x.shape[1], dtype=torch.float64))
 
+    @classmethod
+    def from_eigh(
+        cls, mean: torch.Tensor, eigvals: torch.Tensor, eigvecs: torch.Tensor
+    ) -> GaussianSurrogate:
+        """Rebuild from a stored eigendecomposition Sigma = V diag(lambda) V^T (no new eigh)."""
+        obj = cls.__new__(cls)
+        obj.mean = torch.as_tensor(mean, dtype=torch.float64).cpu()
+        obj.eigvals = torch.as_tensor(eigvals, dtype=torch.float64).cpu().clamp_min(0.0)
+        obj.eigvecs = torch.as_tensor(eigvecs, dtype=torch.float64).cpu()
+        d = obj.mean.shape[0]
+        if obj.eigvals.shape != (d,) or obj.eigvecs.shape != (d, d):
+            raise ValueError(f"eigvals must be ({d},) and eigvecs ({d}, {d})")
+        obj.cov = (obj.eigvecs * obj.eigvals) @ obj.eigvecs.T
+        obj._factor = {}
+        return obj
+
     def _sqrt_factor(self, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
         """L = V diag(sqrt(lambda)) so that L L^T = Sigma, cached per device and dtype."""
         key = (str(device), dtype)

@@ -1,0 +1,1 @@
+"""Denoisers: the DDPM U-Net (:mod:`easyhard.denoisers.unet`) and simple tied denoisers."""

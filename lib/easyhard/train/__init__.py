@@ -1,0 +1,40 @@
+"""U-Net training on CIFAR-10 vs its Gaussian surrogate (science.md 6).
+
+``run(cfg)`` trains (resuming from ``run_dir`` when a checkpoint is there),
+and saves the arrays through :mod:`easyhard.results` under ``RESULT_NAME``;
+``python -m easyhard.train --preset laptop --data real`` does it from a shell.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from easyhard import results
+from easyhard.train.config import TrainConfig, train_config
+from easyhard.train.loop import train
+
+RESULT_NAME = "cifar_unet"
+
+__all__ = ["RESULT_NAME", "TrainConfig", "cached_run", "run", "train", "train_config"]
+
+
+def run(cfg: TrainConfig, *, run_dir: str | Path | None = None, progress: bool = True,
+        root: str | Path | None = None) -> results.Result:
+    """Train ``cfg`` and save its result (``data/results/`` unless ``root``)."""
+    tic = time.perf_counter()
+    arrays = train(cfg, run_dir=run_dir, progress=progress)
+    results.save(RESULT_NAME, cfg, arrays, wall_time=time.perf_counter() - tic, root=root)
+    return results.load(RESULT_NAME, cfg, root=root)
+
+
+def cached_run(cfg: TrainConfig, *, progress: bool = True) -> results.Result:
+    """The saved result of ``cfg`` if ``data/results/`` holds one, else a run cached
+    in the git-ignored ``.cache/results/`` (so a second execution reuses it)."""
+    saved = results.load(RESULT_NAME, cfg)
+    if saved is not None:
+        return saved
+    return results.cached(
+        RESULT_NAME, cfg, lambda: train(cfg, progress=progress),
+        root=results.cache_dir() / "results",
+    )

@@ -1,0 +1,105 @@
+"""Configuration of a U-Net training run on CIFAR-10 or its Gaussian surrogate (science.md 6)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from easyhard.config import check_seed, preset
+from easyhard.denoisers.unet import PRESETS
+
+DATA_KINDS: tuple[str, ...] = ("real", "surrogate")
+PRECISIONS: tuple[str, ...] = ("fp32", "bf16")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One run: eps-prediction DDPM training (T = 1000, linear betas, Adam) with
+    evaluation at log-spaced steps.
+
+    ``data="real"`` trains on CIFAR-10 train images, ``"surrogate"`` on fresh
+    samples of their Gaussian surrogate (the control). ``precision="bf16"``
+    uses bf16 autocast (CPU and CUDA); ``compile`` uses ``torch.compile``.
+    The test loss is evaluated at ``n_evals`` log-spaced steps (plus step 0)
+    at each ``eval_t`` on ``n_eval`` test images and ``n_eval`` surrogate
+    samples with shared eps draws.
+    """
+
+    data: str = "real"
+    unet: str = "tiny"
+    ch: int | None = None
+    steps: int = 2000
+    batch_size: int = 64
+    lr: float = 2e-4
+    ema_decay: float = 0.9999
+    grad_clip: float = 1.0
+    T: int = 1000
+    beta_start: float = 1e-4
+    beta_end: float = 0.02
+    eval_t: tuple[int, ...] = (50, 100, 250, 500, 750)
+    n_eval: int = 512
+    n_evals: int = 24
+    show_t: int = 250
+    n_show: int = 6
+    ridge: float = 1e-5
+    precision: str = "fp32"
+    compile: bool = False
+    checkpoint_every: int = 250
+    seed: int = 0
+    eval_seed: int = 12345
+    source: str = "auto"
+    scale: str = "ci"
+
+    def __post_init__(self) -> None:
+        if self.data not in DATA_KINDS:
+            raise ValueError(f"data must be one of {DATA_KINDS}, got {self.data!r}")
+        if self.unet not in PRESETS:
+            raise ValueError(f"unet must be one of {tuple(PRESETS)}, got {self.unet!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        for name in ("steps", "batch_size", "n_eval", "n_evals", "checkpoint_every", "T"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        if not (0.0 < self.lr < 1.0 and np.isfinite(self.lr)):
+            raise ValueError(f"lr must lie in (0, 1), got {self.lr!r}")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must lie in [0, 1), got {self.ema_decay!r}")
+        if not self.grad_clip > 0:
+            raise ValueError(f"grad_clip must be > 0, got {self.grad_clip!r}")
+        if not self.eval_t or any(not 1 <= t <= self.T for t in (*self.eval_t, self.show_t)):
+            raise ValueError(f"eval_t and show_t must lie in [1, T={self.T}], got {self.eval_t}, {self.show_t}")
+        if not 0 <= self.n_show <= self.n_eval:
+            raise ValueError(f"n_show must lie in [0, n_eval={self.n_eval}], got {self.n_show}")
+        if self.ch is not None and (self.ch < 1 or self.ch % PRESETS[self.unet].groups):
+            raise ValueError(f"ch must be a positive multiple of {PRESETS[self.unet].groups}, got {self.ch}")
+        check_seed(self.seed)
+        check_seed(self.eval_seed)
+
+    def eval_steps(self) -> np.ndarray:
+        """Step 0 and ``n_evals`` log-spaced steps in [1, steps] (rounded, unique)."""
+        grid = np.logspace(0, np.log10(self.steps), self.n_evals)
+        return np.unique(np.concatenate([[0], np.round(grid).astype(np.int64), [self.steps]]))
+
+
+def train_config(scale_name: str | None = None, **overrides: object) -> TrainConfig:
+    """The preset for a scale (``ci``, ``laptop``, ``paper``), with field overrides.
+
+    * ``ci``: minutes on two CPU cores; lr 1e-3 so that t = 100 parts within
+      a few hundred steps (science.md 6, pilot);
+    * ``laptop``: the pilot's U-Net (1.62M parameters), lr 2e-4, batch 64, bf16
+      autocast on one CPU thread per run (~40 min per run; ``torch.compile``
+      measured no faster here);
+    * ``paper``: the DDPM CIFAR-10 configuration (35.7M, batch 128, 1e5 steps), a GPU.
+    """
+    table = {
+        "ci": dict(unet="tiny", ch=16, steps=500, batch_size=32, lr=1e-3, n_eval=128, n_evals=10,
+                   eval_t=(100, 250, 500), precision="bf16", checkpoint_every=100, scale="ci"),
+        "laptop": dict(unet="tiny", steps=2000, batch_size=64, lr=2e-4, n_eval=256, n_evals=20,
+                       precision="bf16", scale="laptop"),
+        "paper": dict(unet="ddpm", steps=100_000, batch_size=128, lr=2e-4, n_eval=1024, n_evals=40,
+                      precision="bf16", compile=True, checkpoint_every=5000, scale="paper"),
+    }
+    chosen = preset(table, scale_name)
+    return replace(TrainConfig(), **{**chosen, **overrides})
