@@ -1,0 +1,7 @@
+"""``python -m easyhard``: see :mod:`easyhard.cli`."""
+
+import sys
+
+from easyhard.cli import main
+
+sys.exit(main())
