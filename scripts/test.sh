@@ -6,7 +6,7 @@ bash scripts/setup.sh
 export EASYHARD_SCALE=${EASYHARD_SCALE:-ci}
 export MPLBACKEND=Agg
 echo "[test] ruff"
-.venv/bin/ruff check lib tests benchmarks chapters
+.venv/bin/ruff check .
 echo "[test] notebooks are stripped of outputs"
 .venv/bin/nbstripout --verify chapters/*.ipynb
 echo "[test] unit tests and chapters (scale: $EASYHARD_SCALE)"
