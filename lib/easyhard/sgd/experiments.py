@@ -1,0 +1,70 @@
+"""The sample-complexity experiments of the chapter "Easy and hard", per scale.
+
+``python -c "from easyhard.sgd.experiments import scaling; scaling('quartic', 'laptop')"``
+runs one case at one scale, caching each d under ``.cache/sgd_sweeps`` (a cut-off
+run resumes) and saving the whole sweep with :mod:`easyhard.results` as
+``sgd_scaling_<case>``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from easyhard import results
+from easyhard.config import check_scale, preset
+from easyhard.config import scale as current_scale
+from easyhard.sgd.sweep import SampleComplexity, sample_complexity
+
+#: the physics of each case (science.md 5): tanh neuron, a = 0.6, Rademacher latents
+CASES: dict[str, dict[str, Any]] = {
+    "covariance": {"beta_u": 5.0, "beta_v": 0.0, "spike": "u", "eta": 0.5, "step_rule": "log", "step_scale": 1.0},
+    "quartic": {"beta_u": 0.0, "beta_v": 5.0, "spike": "v", "eta": 0.5, "step_rule": "inverse_d", "step_scale": 0.1},
+    "correlated": {"beta_u": 5.0, "beta_v": 5.0, "p_corr": 1.0, "spike": "v", "eta": 0.3, "step_rule": "log", "step_scale": 1.0},
+}
+
+#: sizes per scale: dims, walkers, start, budget (multiples of the flow's escape time)
+SIZES: dict[str, dict[str, dict[str, Any]]] = {
+    "covariance": {
+        "ci": {"dims": [32, 64, 128, 256, 512], "walkers": 32},
+        "laptop": {"dims": [64, 128, 256, 512, 1024, 2048, 4096], "walkers": 64},
+        "paper": {"dims": [64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384], "walkers": 128},
+    },
+    "correlated": {
+        "ci": {"dims": [32, 64, 128, 256, 512], "walkers": 32},
+        "laptop": {"dims": [64, 128, 256, 512, 1024, 2048, 4096], "walkers": 64},
+        "paper": {"dims": [64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384], "walkers": 128},
+    },
+    "quartic": {
+        "ci": {"dims": [12, 16, 24, 32], "walkers": 32, "start": "median", "budget": 10.0},
+        "laptop": {"dims": [16, 24, 32, 48, 64, 96], "walkers": 32, "start": "median", "budget": 10.0},
+        "paper": {"dims": [32, 64, 128, 256, 512], "walkers": 16, "start": "median", "budget": 10.0},
+    },
+}
+
+
+def scaling_config(case: str, scale: str | None = None) -> dict[str, Any]:
+    """The full keyword set of :func:`sample_complexity` for ``case`` at ``scale``."""
+    if case not in CASES:
+        raise ValueError(f"case must be one of {tuple(CASES)}, got {case!r}")
+    sizes = preset(SIZES[case], scale)
+    return {"engine": "reduced", "seed": 0, **CASES[case], **sizes}
+
+
+def scaling(case: str, scale: str | None = None, *, compute: bool = True,
+            progress: bool = True) -> SampleComplexity | None:
+    """The saved sweep of ``case`` at ``scale``, computed (and saved) if missing and
+    ``compute``; None if missing and not ``compute``."""
+    scale_name = check_scale(scale) if scale is not None else None
+    cfg = scaling_config(case, scale_name)
+    name = f"sgd_scaling_{case}"
+    hit = results.load(name, cfg)
+    if hit is not None:
+        return SampleComplexity.from_result(hit)
+    if not compute:
+        return None
+    t0 = time.perf_counter()
+    sweep = sample_complexity(**cfg, checkpoint=results.cache_dir() / "sgd_sweeps", progress=progress)
+    results.save(name, cfg, sweep.arrays(), wall_time=time.perf_counter() - t0,
+                 scale=scale_name or current_scale())
+    return sweep

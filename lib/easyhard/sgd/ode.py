@@ -1,0 +1,168 @@
+"""Theory to overlay on online SGD: the population overlap flow and escape times (science.md 5).
+
+With ``lr = delta / d`` per step and ``tau = delta n / d``, the mean SGD
+update follows the spherical gradient flow of the exact population landscape
+``L(alpha_u, alpha_v)`` (:func:`easyhard.theory.excess_loss`):
+
+    d alpha_e / d tau = -(dL/d alpha_e - alpha_e sum_f alpha_f dL/d alpha_f),   e, f in {u, v}.
+
+Near alpha = 0 this is science.md's ``d alpha_u/d tau = -2 g_2 (beta_u alpha_u + rho alpha_v)``,
+``d alpha_v/d tau = -2 g_2 rho alpha_u - 4 g_4 kt_4 alpha_v^3``. The flow is
+started at the *median* initial overlap of a uniform start, ``alpha_0^2 =``
+median of Beta(1/2, (d-1)/2), so the flow's escape time is the median escape
+time of walkers that followed the mean drift. The step noise is left out of
+the flow; :func:`noise_constant` and :func:`critical_step` quantify it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import scipy.integrate
+import scipy.stats
+
+from easyhard.activations import Activation, get_activation
+from easyhard.data.mcm import MixedCumulantModel
+from easyhard.diffusion import vp_coefficients
+from easyhard.theory import excess_loss, hermite_coefficients
+
+_FD = 1e-5
+
+
+def median_start(d: int) -> float:
+    """Median of |w.e| for w uniform on S^{d-1}: sqrt(median of Beta(1/2, (d-1)/2))."""
+    if d < 2:
+        raise ValueError(f"d must be >= 2, got {d}")
+    return math.sqrt(scipy.stats.beta.ppf(0.5, 0.5, (d - 1) / 2.0))
+
+
+def overlap_flow(
+    model: MixedCumulantModel, activation: str | Activation = "tanh", a: float = 0.6,
+    c: float | None = None, A: float = 1.0,
+) -> Callable[[float, np.ndarray], np.ndarray]:
+    """The right-hand side ``f(tau, (alpha_u, alpha_v))`` of the population flow."""
+    act = get_activation(activation)
+
+    def loss(au: np.ndarray, av: np.ndarray) -> np.ndarray:
+        return excess_loss(model, act, a, au, av, c=c, A=A)
+
+    def rhs(_tau: float, y: np.ndarray) -> np.ndarray:
+        au, av = float(y[0]), float(y[1])
+        shrink = min(1.0, (1.0 - 4 * _FD) / max(math.hypot(au, av), 1e-300))
+        au, av = au * shrink, av * shrink
+        pts = loss(np.array([au + _FD, au - _FD, au, au]), np.array([av, av, av + _FD, av - _FD]))
+        gu = (pts[0] - pts[1]) / (2 * _FD)
+        gv = (pts[2] - pts[3]) / (2 * _FD)
+        radial = au * gu + av * gv
+        return np.array([-(gu - au * radial), -(gv - av * radial)])
+
+    return rhs
+
+
+def integrate_flow(
+    model: MixedCumulantModel, tau: np.ndarray, alpha0: tuple[float, float],
+    activation: str | Activation = "tanh", a: float = 0.6, c: float | None = None, A: float = 1.0,
+) -> np.ndarray:
+    """alpha_u(tau), alpha_v(tau) of the flow from ``alpha0``, shape (2, len(tau))."""
+    tau = np.asarray(tau, dtype=float)
+    sol = scipy.integrate.solve_ivp(
+        overlap_flow(model, activation, a, c, A), (0.0, float(tau[-1])), np.asarray(alpha0, float),
+        t_eval=tau, method="LSODA", rtol=1e-8, atol=1e-12,
+    )
+    if not sol.success:
+        raise RuntimeError(f"overlap flow failed: {sol.message}")
+    return sol.y
+
+
+def escape_time(
+    model: MixedCumulantModel, spike: str, eta: float, activation: str | Activation = "tanh",
+    a: float = 0.6, c: float | None = None, A: float = 1.0, tau_max: float | None = None,
+) -> float:
+    """tau at which the flow from the median start (both overlaps at ``median_start(d)``)
+    first reaches ``|alpha_spike| = eta`` (inf if not before ``tau_max``)."""
+    if spike not in ("u", "v"):
+        raise ValueError(f"spike must be 'u' or 'v', got {spike!r}")
+    if not 0.0 < eta < 1.0:
+        raise ValueError(f"eta (threshold) must lie in (0, 1), got {eta!r}")
+    start = median_start(model.d)
+    k = 0 if spike == "u" else 1
+    if tau_max is None:
+        tau_max = 100.0 * escape_formula(model, spike, eta, activation, a, c, A)
+        if not math.isfinite(tau_max):
+            tau_max = 1e3 * model.d
+
+    def hit(_t: float, y: np.ndarray) -> float:
+        return abs(y[k]) - eta
+
+    hit.terminal = True
+    sol = scipy.integrate.solve_ivp(
+        overlap_flow(model, activation, a, c, A), (0.0, tau_max), np.array([start, start]),
+        events=hit, method="LSODA", rtol=1e-8, atol=1e-12,
+    )
+    return float(sol.t_events[0][0]) if sol.t_events[0].size else math.inf
+
+
+def escape_formula(
+    model: MixedCumulantModel, spike: str, eta: float, activation: str | Activation = "tanh",
+    a: float = 0.6, c: float | None = None, A: float = 1.0,
+) -> float:
+    """science.md 5's closed forms: tau_u = ln(eta sqrt d) / (2 |g_2| beta_u) (covariance
+    spike), tau_v = d / (8 |g_4 kt_4|) (quartic spike, no correlation; inf if the sign
+    condition g_k * data factor < 0 fails)."""
+    g = hermite_coefficients(activation, a, c=c, A=A, kmax=4)
+    d = model.d
+    if spike == "u":
+        rate = -2.0 * g[2] * model.beta_u
+        return math.log(eta * math.sqrt(d)) / rate if rate > 0 else math.inf
+    strength = g[4] * model.kt(4)
+    return d / (8.0 * abs(strength)) if strength < 0 else math.inf
+
+
+def steps_from_tau(tau: float | np.ndarray, d: int, lr: float) -> float | np.ndarray:
+    """n = d tau / delta = tau / lr."""
+    return np.asarray(tau) / lr
+
+
+def noise_constant(
+    activation: str | Activation = "tanh", a: float = 0.6, c: float | None = None, A: float = 1.0,
+    nodes: int = 80,
+) -> float:
+    """C = E[K0^2 + Kxi^2] at alpha = 0 (p, zeta i.i.d. N(0, 1)), so that
+    E||G||^2 = C d + O(1) and the step noise adds ``-(delta / 2) C alpha`` to the flow
+    (from ``|w - lr G| = sqrt(1 + lr^2 |G|^2)``), balanced at alpha^2 ~ 1/d by diffusion."""
+    act = get_activation(activation)
+    a, s = vp_coefficients(a)
+    c = a if c is None else float(c)
+    x, wts = np.polynomial.hermite_e.hermegauss(nodes)
+    wts = wts / wts.sum()
+    p, zeta = np.meshgrid(x, x, indexing="ij")
+    h = a * p + s * zeta
+    t = act.torch
+    import torch
+
+    ht = torch.as_tensor(h, dtype=torch.float64).requires_grad_(True)
+    sig_t = t(ht)
+    (dsig_t,) = torch.autograd.grad(sig_t.sum(), ht)
+    sig, dsig = sig_t.detach().numpy(), dsig_t.numpy()
+    g1 = -2.0 * A * dsig * (p - c * h - A * sig)
+    g2 = -2.0 * A * sig
+    k0 = a * g1 + (1.0 - c * a) * g2
+    kxi = s * g1 - c * s * g2
+    return float(np.einsum("i,j,ij->", wts, wts, k0 * k0 + kxi * kxi))
+
+
+def critical_step(
+    model: MixedCumulantModel, activation: str | Activation = "tanh", a: float = 0.6,
+    c: float | None = None, A: float = 1.0,
+) -> float:
+    """The step constant c* of delta = c/d above which the quartic drift loses to step noise.
+
+    With m = alpha_v^2 = x/d the mean motion is
+    ``dx/dtau = (1/d) [8 |g_4 kt_4| x^2 - c C (x - 1)]``: for ``c C > 32 |g_4 kt_4|``
+    the bracket turns negative on an interval of x = O(1) and walkers must cross it by
+    fluctuations; below, the drift is positive everywhere. Returns ``32 |g_4 kt_4| / C``.
+    """
+    g = hermite_coefficients(activation, a, c=c, A=A, kmax=4)
+    return 32.0 * abs(g[4] * model.kt(4)) / noise_constant(activation, a, c, A)
