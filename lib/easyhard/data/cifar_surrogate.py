@@ -22,6 +22,7 @@ from easyhard.data.cifar import Cifar10
 from easyhard.data.surrogate import GaussianSurrogate
 from easyhard.diffusion import vp_coefficients
 from easyhard.results import cache_dir
+from easyhard.stats import excess_kurtosis
 
 
 def fit_surrogate(data: Cifar10, ridge: float = 1e-5, chunk: int = 5000) -> GaussianSurrogate:
@@ -67,3 +68,22 @@ def wiener_eps_mse(surrogate: GaussianSurrogate, a: float) -> float:
     """The Wiener floor in eps units per dimension: ``(a/s)^2 MMSE(a) / d``."""
     a, s = vp_coefficients(a)
     return (a / s) ** 2 * surrogate.mmse(a) / surrogate.d
+
+
+def directions(surrogate: GaussianSurrogate, kind: str, k: int, seed: int = 0) -> torch.Tensor:
+    """``k`` unit directions (k, d), float64: the top-``k`` principal axes of the
+    surrogate's covariance (``kind="pca"``, largest first) or uniformly random ones."""
+    if kind not in ("pca", "random"):
+        raise ValueError(f"kind must be 'pca' or 'random', got {kind!r}")
+    if not isinstance(k, int) or not 1 <= k <= surrogate.d:
+        raise ValueError(f"k must be an integer in [1, {surrogate.d}], got {k!r}")
+    if kind == "pca":
+        return surrogate.eigvecs[:, -k:].flip(1).T.contiguous()
+    g = torch.randn(k, surrogate.d, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    return g / g.norm(dim=1, keepdim=True)
+
+
+def excess_kurtosis_along(x: torch.Tensor, dirs: torch.Tensor) -> np.ndarray:
+    """Excess kurtosis ``k4 / k2^2`` of the projections of ``x`` (n, d) on each row of ``dirs``."""
+    proj = x.reshape(len(x), -1).to(torch.float64) @ dirs.T
+    return np.array([excess_kurtosis(p) for p in proj.T])

@@ -16,7 +16,7 @@ from easyhard.train.loop import train
 
 RESULT_NAME = "cifar_unet"
 
-__all__ = ["RESULT_NAME", "TrainConfig", "cached_run", "run", "train", "train_config"]
+__all__ = ["RESULT_NAME", "TrainConfig", "cached_run", "run", "saved_run", "train", "train_config"]
 
 
 def run(cfg: TrainConfig, *, run_dir: str | Path | None = None, progress: bool = True,
@@ -38,3 +38,12 @@ def cached_run(cfg: TrainConfig, *, progress: bool = True) -> results.Result:
         RESULT_NAME, cfg, lambda: train(cfg, progress=progress),
         root=results.cache_dir() / "results",
     )
+
+
+def saved_run(scale_name: str, data: str) -> results.Result | None:
+    """The newest result in ``data/results/`` of a run at ``scale_name`` on ``data``
+    (``"real"`` or ``"surrogate"``), whatever its exact config; None if there is none."""
+    for found in results.find(RESULT_NAME):
+        if found.config.get("scale") == scale_name and found.config.get("data") == data:
+            return found
+    return None

@@ -150,3 +150,12 @@ def denoise_examples(
 def to_uint8(x: torch.Tensor) -> np.ndarray:
     """Images in [-1, 1] (n, 3, H, W) to uint8 (n, H, W, 3)."""
     return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+
+
+def parting_step(steps: np.ndarray, gap: np.ndarray, se: np.ndarray, z: float = 2.0) -> int | None:
+    """First step from which ``gap > z * se`` holds at every later evaluation (None if never)."""
+    above = gap > z * se
+    for i in range(len(steps)):
+        if above[i:].all():
+            return int(steps[i])
+    return None
