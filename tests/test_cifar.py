@@ -13,7 +13,13 @@ from PIL import Image
 
 import easyhard.data.cifar as cifar
 from easyhard.data.cifar import CLASSES, Cifar10, load_cifar10
-from easyhard.data.cifar_surrogate import cifar_surrogate, fit_surrogate, wiener_eps_mse
+from easyhard.data.cifar_surrogate import (
+    cifar_surrogate,
+    directions,
+    excess_kurtosis_along,
+    fit_surrogate,
+    wiener_eps_mse,
+)
 from easyhard.diffusion import vp_coefficients
 
 
@@ -143,3 +149,17 @@ def test_wiener_beats_identity_and_equals_closed_form():
     eps_mse = ((a / s) ** 2 * mse_wiener / sur.d).numpy()
     se = eps_mse.std() / np.sqrt(len(eps_mse))
     assert abs(eps_mse.mean() - wiener_eps_mse(sur, a)) < 4 * se
+
+
+def test_directions_and_kurtosis():
+    sur = fit_surrogate(random_cifar(60), ridge=1e-2)
+    pca = directions(sur, "pca", 5)
+    assert torch.allclose(pca @ pca.T, torch.eye(5, dtype=torch.float64), atol=1e-10)
+    var = ((pca @ sur.cov) * pca).sum(1)
+    assert torch.all(var[:-1] >= var[1:]) and var[0] == pytest.approx(float(sur.eigvals.max()))
+    rnd = directions(sur, "random", 3, seed=1)
+    assert torch.allclose(rnd.norm(dim=1), torch.ones(3, dtype=torch.float64))
+    x = sur.sample(20_000, generator=torch.Generator().manual_seed(2))
+    assert np.all(np.abs(excess_kurtosis_along(x, torch.cat([pca, rnd]))) < 0.2)  # Gaussian: 0
+    with pytest.raises(ValueError, match="kind"):
+        directions(sur, "ica", 2)

@@ -12,6 +12,7 @@ from easyhard.data.cifar import Cifar10
 from easyhard.data.surrogate import GaussianSurrogate
 from easyhard.diffusion import ddpm_alpha_bar
 from easyhard.train import TrainConfig, train, train_config
+from easyhard.train.evaluation import parting_step
 from easyhard.train.loop import build_model
 
 SMALL = TrainConfig(unet="tiny", ch=16, steps=6, batch_size=4, lr=1e-3, n_eval=8, n_evals=3,
@@ -96,3 +97,10 @@ def test_presets_and_eval_steps():
 def test_bad_config(kwargs, name):
     with pytest.raises(ValueError, match=name):
         TrainConfig(**kwargs)
+
+
+def test_parting_step():
+    steps = np.array([0, 1, 2, 4, 8])
+    gap = np.array([0.0, 0.3, 0.0, 0.5, 0.6])
+    assert parting_step(steps, gap, np.full(5, 0.1)) == 4  # the blip at step 1 does not count
+    assert parting_step(steps, gap, np.full(5, 1.0)) is None
