@@ -75,7 +75,7 @@ def train(
     ema = [p.detach().clone() for p in model.parameters()]
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     step_fn = torch.compile(model) if cfg.compile else model
-    gen = torch_generator(cfg.seed + 1)
+    gen = torch_generator(cfg.seed + 1, device=dev)  # batches, steps and noise, drawn on dev
     abar = ddpm_alpha_bar(cfg.T, cfg.beta_start, cfg.beta_end).to(dev, torch.float32)
     ev = make_eval_set(cfg, test_data, sur)
     eval_steps = cfg.eval_steps()
@@ -92,6 +92,8 @@ def train(
             e.copy_(v)
         gen.set_state(state["gen"])
         torch.set_rng_state(state["torch_rng"])
+        if dev.type == "cuda":
+            torch.cuda.set_rng_state(state["cuda_rng"], dev)
         hist, start, wall = state["history"], state["step"], state["wall_time"]
 
     def checkpoint(step: int) -> None:
@@ -100,6 +102,7 @@ def train(
                 "config": asdict(cfg), "step": step, "model": model.state_dict(),
                 "opt": opt.state_dict(), "ema": ema, "gen": gen.get_state(),
                 "torch_rng": torch.get_rng_state(), "history": hist, "wall_time": wall,
+                **({"cuda_rng": torch.cuda.get_rng_state(dev)} if dev.type == "cuda" else {}),
             })
 
     def record(step: int) -> None:
@@ -121,12 +124,12 @@ def train(
     model.train()
     for step in range(start + 1, cfg.steps + 1):
         if cfg.data == "real":
-            x0 = train_data.images(torch.randint(len(train_data), (cfg.batch_size,), generator=gen))
+            idx = torch.randint(len(train_data), (cfg.batch_size,), generator=gen, device=dev)
+            x0 = train_data.images(idx.cpu(), device=dev)
         else:
             x0 = sur.sample(cfg.batch_size, generator=gen).reshape(-1, 3, 32, 32)
-        t = torch.randint(1, cfg.T + 1, (cfg.batch_size,), generator=gen)
-        eps = torch.randn(x0.shape, generator=gen)
-        x0, t, eps = x0.to(dev), t.to(dev), eps.to(dev)
+        t = torch.randint(1, cfg.T + 1, (cfg.batch_size,), generator=gen, device=dev)
+        eps = torch.randn(x0.shape, generator=gen, device=dev)
         a = abar[t - 1].sqrt()[:, None, None, None]
         x_t = a * x0 + (1 - a * a).sqrt() * eps
         with autocast(cfg, dev):
