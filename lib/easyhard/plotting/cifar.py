@@ -50,7 +50,8 @@ def spectrum(ax: plt.Axes, eigvals: torch.Tensor, fit_range: tuple[int, int] = (
 
 def _steps_axis(ax: plt.Axes) -> None:
     ax.set_xscale("symlog", linthresh=1.0)
-    ax.set_xlabel("training step")
+    ax.set_xlim(left=0)
+    ax.set_xlabel("training step (0, then log)")
 
 
 def losses(axes: Sequence[plt.Axes], r: Mapping[str, np.ndarray], z: float = 2.0) -> None:
