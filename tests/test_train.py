@@ -69,7 +69,8 @@ def test_resume_equals_uninterrupted(tmp_path, data, kind):
     assert list(full["steps"]) == [0, 1, 2, 6]
     assert full["real"].shape == (4, 3)  # 4 evaluations x (2 noise levels + their average)
     assert np.allclose(full["real"][0], full["surrogate"][0])  # zero-initialised output: eps_hat = 0
-    assert (tmp_path / "a" / "weights-0000006.pt").exists()
+    snapshot = torch.load(tmp_path / "a" / "weights-0000006.pt")
+    assert set(snapshot) == {"model", "ema"} and len(snapshot["ema"]) == len(snapshot["model"])
     # The Wiener denoiser's measured loss on surrogate samples matches the eigenvalue formula.
     assert np.all(np.abs(full["wiener_surrogate"] - full["floor"]) < 4 * full["wiener_se_surrogate"])
 

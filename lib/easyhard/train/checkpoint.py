@@ -36,6 +36,7 @@ def load_resume(run_dir: Path | None) -> dict[str, Any] | None:
     return torch.load(Path(run_dir) / RESUME_FILE, map_location="cpu", weights_only=False)
 
 
-def save_weights(run_dir: Path, step: int, model: torch.nn.Module) -> None:
-    """Snapshot of the weights at ``step`` (``weights-<step>.pt``)."""
-    save_atomic(model.state_dict(), Path(run_dir) / f"weights-{step:07d}.pt")
+def save_weights(run_dir: Path, step: int, model: torch.nn.Module, ema: list[torch.Tensor]) -> None:
+    """Snapshot at ``step`` (``weights-<step>.pt``): ``{"model": state_dict, "ema": parameters}``,
+    the EMA in the order of ``model.parameters()``."""
+    save_atomic({"model": model.state_dict(), "ema": ema}, Path(run_dir) / f"weights-{step:07d}.pt")

@@ -111,7 +111,7 @@ def train(
             hist[k].append(summary[k])
         hist["examples"].append(denoise_examples(model, ev, cfg, dev))
         if run_dir is not None:
-            save_weights(run_dir, step, model)
+            save_weights(run_dir, step, model, ema)
         if progress:
             i = ev.t.index(100) if 100 in ev.t else 0
             bar.write(f"step {step}: t={ev.t[i]} real {summary['real'][i]:.4f} "
