@@ -117,7 +117,9 @@ def train(
             bar.write(f"step {step}: t={ev.t[i]} real {summary['real'][i]:.4f} "
                       f"surrogate {summary['surrogate'][i]:.4f}")
 
-    bar = tqdm(total=cfg.steps, initial=start, disable=not progress, desc=f"train ({cfg.data})")
+    # At most one redraw a second: a notebook front end (and nbval) must not be flooded.
+    bar = tqdm(total=cfg.steps, initial=start, disable=not progress, desc=f"train ({cfg.data})",
+               mininterval=1.0)
     if start == 0:
         record(0)
     tic = time.perf_counter()
@@ -143,7 +145,7 @@ def train(
                 e.lerp_(p, 1.0 - cfg.ema_decay)
         hist["train_loss"].append(loss.item())
         bar.update(1)
-        bar.set_postfix(loss=f"{hist['train_loss'][-1]:.4f}")
+        bar.set_postfix(loss=f"{hist['train_loss'][-1]:.4f}", refresh=False)
         if step in eval_steps:
             record(step)
         if step % cfg.checkpoint_every == 0 or step in eval_steps or step == stop_at:
