@@ -1,4 +1,4 @@
-"""Variance-preserving noising (science.md section 1).
+"""Variance-preserving noising (book: chapters/cifar_simplicity_bias.ipynb, section ``sec-cifar-idea``).
 
 ``x_t = a x0 + s xi`` with ``xi ~ N(0, I)`` and ``a^2 + s^2 = 1``. In DDPM,
 ``a_t = sqrt(abar_t)`` with ``abar_t = prod_{s<=t} (1 - beta_s)`` and beta

@@ -1,4 +1,4 @@
-"""CIFAR-10 as tensors in [-1, 1] (science.md section 6.1).
+"""CIFAR-10 as tensors in [-1, 1] (book: chapters/cifar_simplicity_bias.ipynb).
 
 Two sources give the same layout, ``(N, 3, 32, 32)`` images with integer labels:
 
@@ -6,14 +6,14 @@ Two sources give the same layout, ``(N, 3, 32, 32)`` images with integer labels:
   images; on disk under ``root`` or downloaded (the normal path for readers
   and Colab);
 * ``"archive"``: a ``.tar``/``.tar.gz`` of image files laid out as
-  ``train/<class>/*.jpg`` and ``test/<class>/*.jpg``, such as the offline JPEG
-  copy at ``../shared/data/cifar10-jpeg.tar.gz`` next to the repository. Read
+  ``train/<class>/*.jpg`` and ``test/<class>/*.jpg``, such as an offline JPEG
+  copy of CIFAR-10. Read
   straight from the tar, decoded once and cached as ``.npy``. The JPEG copy is
   lossy (quality 75); every figure built from it says so.
 
 ``source="auto"`` tries, in order: torchvision's copy on disk, the archive
 (argument ``archive``, then ``$EASYHARD_CIFAR_ARCHIVE``, then the default
-``../shared/data/cifar10-jpeg.tar.gz`` relative to the repository root), then a
+``DEFAULT_ARCHIVE``, a machine-local location outside the repository), then a
 download (short socket timeout). With none available it raises
 :class:`FileNotFoundError` at once, saying how to get the data.
 
@@ -53,8 +53,8 @@ HOW_TO_GET = (
     "CIFAR-10 not found. Either (a) let torchvision download it (needs internet): "
     "load_cifar10(source='download'), stored under root (default $EASYHARD_CIFAR_ROOT or "
     "<cache>/torchvision, <cache> = easyhard.results.cache_dir()); or (b) point $EASYHARD_CIFAR_ARCHIVE (or archive=...) at a "
-    ".tar/.tar.gz of images in train/<class>/*.jpg, test/<class>/*.jpg layout, e.g. the "
-    "offline JPEG copy ../shared/data/cifar10-jpeg.tar.gz next to the repository."
+    ".tar/.tar.gz of images in train/<class>/*.jpg, test/<class>/*.jpg layout, e.g. an "
+    "offline JPEG copy of CIFAR-10."
 )
 
 

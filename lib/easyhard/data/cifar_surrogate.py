@@ -1,4 +1,4 @@
-"""The Gaussian surrogate of CIFAR-10 and its Wiener floor (science.md 1, 6.1).
+"""The Gaussian surrogate of CIFAR-10 and its Wiener floor (book: chapters/cifar_simplicity_bias.ipynb, ``sec-cifar-idea``).
 
 The surrogate is N(mu, Sigma + ridge I) with the train split's mean and full
 3072 x 3072 covariance (cross-channel terms included), accumulated in float64

@@ -1,4 +1,4 @@
-"""Laws of the non-Gaussian latent nu of the mixed cumulant model (science.md 2).
+"""Laws of the non-Gaussian latent nu of the mixed cumulant model (book: chapters/mixed_cumulant_model.ipynb, ``sec-mcm-model``).
 
 Every law has zero mean and unit variance. Discrete laws are given by their
 atoms and probabilities, so cumulants, samplers and the quantile coupling to

@@ -1,4 +1,6 @@
-"""The Gaussian surrogate of a data set and its Wiener denoiser (science.md 1, 2).
+"""The Gaussian surrogate of a data set and its Wiener denoiser.
+
+Book: chapters/cifar_simplicity_bias.ipynb, section ``sec-cifar-idea``.
 
 The surrogate is N(mu, Sigma) with the data's mean and full covariance. For
 x_t = a x0 + s xi with x0 ~ N(mu, Sigma) the optimal denoiser is linear,
@@ -9,8 +11,9 @@ and its error, with lambda_i the eigenvalues of Sigma, is
 
     MMSE(a) = sum_i s^2 lambda_i / (a^2 lambda_i + s^2)     (x0 units, summed).
 
-No denoiser that uses only mean and covariance does better on any data with
-that mean and covariance. Sigma is eigendecomposed once, in float64.
+The Wiener filter is the best *affine* denoiser for every law with that mean
+and covariance (an affine denoiser's error depends on the law only through
+them); non-linear denoisers can beat it on non-Gaussian data. Sigma is eigendecomposed once, in float64.
 """
 
 from __future__ import annotations

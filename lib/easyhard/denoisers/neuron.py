@@ -1,4 +1,4 @@
-"""The tied single-neuron denoiser of science.md section 3 and its p-neuron generalisation.
+"""The tied single-neuron denoiser (book: chapters/information_exponent.ipynb) and its p-neuron version.
 
     D_W(x_t) = c x_t + A sum_{j=1}^p w_j sigma(w_j . x_t),   ||w_j|| = 1,
 

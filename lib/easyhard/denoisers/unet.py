@@ -1,7 +1,7 @@
-"""A DDPM U-Net written from the equations (Ho et al. 2020; science.md 6.2).
+"""A DDPM U-Net written from the equations (Ho et al. 2020).
 
 The network predicts the noise: ``eps_hat = f_theta(x_t, t)``; the clean image
-follows as ``x0_hat = (x_t - s_t eps_hat) / a_t`` (science.md 1).
+follows as ``x0_hat = (x_t - s_t eps_hat) / a_t`` (book: chapters/cifar_simplicity_bias.ipynb, ``sec-cifar-idea``).
 
 * time embedding: ``e(t)_j = sin(t w_j)``, ``e(t)_{j + C/2} = cos(t w_j)`` with
   ``w_j = 10000^{-j / (C/2 - 1)}``, then Linear-SiLU-Linear to ``4C``;

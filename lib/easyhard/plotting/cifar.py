@@ -1,4 +1,4 @@
-"""Figures of the CIFAR-10 simplicity-bias chapter (science.md 6)."""
+"""Figures of the CIFAR-10 simplicity-bias chapter ."""
 
 from __future__ import annotations
 

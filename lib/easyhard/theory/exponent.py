@@ -1,8 +1,8 @@
 """The diffusion information exponent of each spike of the mixed cumulant model.
 
-science.md 4.3: the exponent of spike e is the smallest k for which the term
-g_k E[He_k(w.x0)] of the population loss (science.md 4.2) is non-zero to
-order alpha_e^k. Along one spike (other overlaps zero) E[He_k(w.x0)] is
+Book: chapters/information_exponent.ipynb, section ``sec-ie-exponent``. The exponent
+of spike e is the smallest k for which the term g_k E[He_k(w.x0)] of the
+population loss is non-zero to order alpha_e^k. Along one spike (other overlaps zero) E[He_k(w.x0)] is
 exactly ``data_factor_k * alpha_e^k``:
 
 * mean: beta_m^k;
@@ -89,13 +89,17 @@ def information_exponent(
     A: float = 1.0,
     kmax: int = 8,
 ) -> dict[str, SpikeExponent]:
-    """Exponent, sign and data factor of each spike (science.md 4.3).
+    """Exponent, sign and data factor of each spike (book: ``def-diffusion-information-exponent``).
 
     Keys: ``"mean"`` (if beta_m > 0), ``"covariance"`` (beta_u > 0), ``"cumulant"``
     (beta_v > 0) and, with coupled latents (p_corr > 0, beta_u, beta_v > 0),
     ``"cumulant_given_covariance"``: the order in alpha_v of the mixed term
     once alpha_u = O(1) (1 when E[lam^j nu] != 0 with g_{j+1} != 0); its note
     gives the correlation order j (j = 1: the term 2 g_2 rho alpha_u alpha_v).
+    This is a *conditional* exponent (given that u is found): by the definition
+    (derivatives at alpha = 0) the exponent of v is still the ``"cumulant"``
+    entry; with j = 1 the quadratic form of the loss at alpha = 0 has a top
+    direction tilted from u towards v instead (book: ``box-conditional-exponent``).
     """
     act = get_activation(activation)
     g = hermite_coefficients(act, a, c, A, kmax)

@@ -1,12 +1,12 @@
 """The one-dimensional reduction of the denoising loss and its Hermite expansion.
 
-science.md 4.1: for a unit vector w, with p = w.x0, zeta = w.xi and
-q = a p + s zeta,
+Book: chapters/information_exponent.ipynb, section ``sec-ie-one-dimension``. For a
+unit vector w, with p = w.x0, zeta = w.xi and q = a p + s zeta,
 
     L_t(w) = E||x0 - c x_t||^2 + E_p[G_t(p)],
     G_t(p) = E_zeta[A^2 sigma(q)^2 - 2 A sigma(q) ((1 - c a) p - c s zeta)].
 
-science.md 4.2: G_t = sum_k g_k He_k with g_k = E[G_t(Z) He_k(Z)] / k!.
+Section ``sec-ie-hermite``: G_t = sum_k g_k He_k with g_k = E[G_t(Z) He_k(Z)] / k!.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def smoothed_G(
 def population_loss_1d(
     activation: str | Callable | Activation, a: float, c: float | None = None, A: float = 1.0
 ) -> Callable[[ArrayLike], np.ndarray]:
-    """The scalar function G_t(p) of science.md 4.1, vectorised over p.
+    """The scalar function G_t(p) (book section ``sec-ie-one-dimension``), vectorised over p.
 
     ``c`` defaults to ``a`` (the optimal skip for whitened data). The inner
     expectation over zeta is a quadrature split at the kink of the activation.
@@ -104,7 +104,7 @@ def hermite_coefficients(
     A: float = 1.0,
     kmax: int = 6,
 ) -> np.ndarray:
-    """g_0, ..., g_kmax of G_t = sum_k g_k He_k (science.md 4.2).
+    """g_0, ..., g_kmax of G_t = sum_k g_k He_k (book: ``prop-gk-mehler``).
 
     Computed from one-dimensional Hermite coefficients of sigma and sigma^2.
     Since p = Z and q = a Z + s zeta are standard normals with correlation a,

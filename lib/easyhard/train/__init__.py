@@ -1,4 +1,4 @@
-"""U-Net training on CIFAR-10 vs its Gaussian surrogate (science.md 6).
+"""U-Net training on CIFAR-10 vs its Gaussian surrogate (book: chapters/cifar_simplicity_bias.ipynb).
 
 ``run(cfg)`` trains (resuming from ``run_dir`` when a checkpoint is there),
 and saves the arrays through :mod:`easyhard.results` under ``RESULT_NAME``;

@@ -1,4 +1,4 @@
-"""Configuration of a U-Net training run on CIFAR-10 or its Gaussian surrogate (science.md 6)."""
+"""Configuration of a U-Net training run on CIFAR-10 or its Gaussian surrogate (book: chapters/cifar_simplicity_bias.ipynb)."""
 
 from __future__ import annotations
 
@@ -87,7 +87,7 @@ def train_config(scale_name: str | None = None, **overrides: object) -> TrainCon
     """The preset for a scale (``ci``, ``laptop``, ``paper``), with field overrides.
 
     * ``ci``: a few minutes on two CPU cores: width 16 (0.41M parameters),
-      batch 64, lr 1e-3 (science.md 6: t = 100 then goes below the Wiener floor
+      batch 64, lr 1e-3 (chosen so that t = 100 goes below the Wiener floor
       within 500 steps; measured 0.110 vs 0.117 at step 500);
     * ``laptop``: the pilot's U-Net (1.62M parameters), lr 2e-4, batch 64, bf16
       autocast on one CPU thread per run (~35 min per run unloaded; ``torch.compile``

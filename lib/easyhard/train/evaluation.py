@@ -1,4 +1,4 @@
-"""Test denoising loss on real images and on surrogate samples (science.md 6.3).
+"""Test denoising loss on real images and on surrogate samples (book: chapters/cifar_simplicity_bias.ipynb, ``sec-cifar-experiment``).
 
 At each noise level t the same eps draws corrupt ``n_eval`` CIFAR-10 test
 images and ``n_eval`` fresh surrogate samples, so the two losses are paired:

@@ -1,4 +1,4 @@
-"""eps-prediction DDPM training with evaluation on real vs surrogate inputs (science.md 6).
+"""eps-prediction DDPM training with evaluation on real vs surrogate inputs (book: chapters/cifar_simplicity_bias.ipynb, ``sec-cifar-experiment``).
 
 Each step draws a batch x0 (CIFAR-10 train images, or fresh surrogate samples
 for the control run), integer steps t ~ U{1..T}, eps ~ N(0, I), forms
