@@ -269,6 +269,23 @@ def predicted_plateau(cfg: CorrelatedConfig, case: str, d: int, p_corr: float | 
     return mean_field_plateau(make_model(cfg, case, d, p_corr), cfg.step_scale / math.log(d), cfg.activation, cfg.a)
 
 
+def flow_curve(cfg: CorrelatedConfig, case: str, d: int, steps: np.ndarray, mean_field: bool = True) -> np.ndarray:
+    """(alpha_u, alpha_v) of the (mean-field) flow from the median start at the given SGD
+    steps, shape (2, len(steps))."""
+    import scipy.integrate
+
+    from easyhard.theory.fixed_points import mean_field_flow
+
+    delta = cfg.step_scale / math.log(d) if mean_field else 0.0
+    uniq, index = np.unique(np.asarray(steps), return_inverse=True)  # steps may repeat (padding)
+    tau = uniq.astype(float) * lr(cfg, d)
+    a0 = median_start(d)
+    sol = scipy.integrate.solve_ivp(mean_field_flow(make_model(cfg, case, d), delta, cfg.activation, cfg.a),
+                                    (0.0, float(tau[-1])), np.array([a0, a0]), t_eval=tau, method="LSODA",
+                                    rtol=1e-7, atol=1e-10)
+    return sol.y[:, index]
+
+
 @dataclass
 class Recovery:
     """First-passage steps to |alpha_v| >= eta per d (rows) and walker (columns; inf: not
