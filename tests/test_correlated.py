@@ -62,13 +62,13 @@ def test_flip_coupling_samples():
 
 def test_flip_draw_of_compiled_engines_matches_python_reference():
     """The numba latent draw of the SGD engines against the law (moments, E[lam nu], E[lam^3 nu])."""
-    from easyhard.sgd._common import draw_latents, make_problem
+    from easyhard.sgd._kernels import draw_latents
+    from easyhard.sgd.run import make_problem
 
     m = MixedCumulantModel(16, beta_u=5.0, beta_v=5.0, latent="rademacher_flip", p_corr=0.7, seed=0)
-    prob = make_problem(m, 0.01, "tanh", 0.6, None, 1.0)
+    k = make_problem(m, 0.01, "tanh", 0.6, None, 1.0).kernel()
     rng = np.random.default_rng(0)
-    draws = np.array([draw_latents(rng, prob.gaussian_latent, prob.atoms, prob.cdf, prob.cuts, prob.p_corr)
-                      for _ in range(100_000)])
+    draws = np.array([draw_latents(rng, k.gaussian, k.atoms, k.cdf, k.cuts, k.p_corr) for _ in range(100_000)])
     lam, nu = draws[:, 0], draws[:, 1]
     n = len(lam)
     assert set(np.unique(nu)) == {-1.0, 1.0} and abs(nu.mean()) < 5 / math.sqrt(n)
@@ -157,7 +157,7 @@ def test_flip_population_minimum_has_v():
 
 
 def test_noise_strength_matches_monte_carlo_and_zero_overlap():
-    from easyhard.sgd.ode import noise_constant
+    from easyhard.theory.flow import noise_constant
 
     m = _model()
     assert float(noise_strength(m, "tanh", 0.6, 0.0, 0.0)) == pytest.approx(noise_constant(), rel=1e-3)
@@ -176,7 +176,7 @@ def test_noise_strength_matches_monte_carlo_and_zero_overlap():
 
 
 def test_mean_field_flow_reduces_to_population_flow_and_predicts_plateau():
-    from easyhard.sgd.ode import overlap_flow
+    from easyhard.theory.flow import overlap_flow
 
     m = _model()
     exact = overlap_flow(m)

@@ -37,7 +37,6 @@ from easyhard.config import check_scale, preset
 from easyhard.data.latents import coupled_moment
 from easyhard.data.mcm import MixedCumulantModel
 from easyhard.sgd import fit_slope, run
-from easyhard.sgd.ode import median_start
 from easyhard.theory.fixed_points import (
     higher_order_gain,
     matched_gaussian_model,
@@ -46,6 +45,7 @@ from easyhard.theory.fixed_points import (
     pairwise_fixed_point,
     population_minimum,
 )
+from easyhard.theory.flow import median_start
 
 CASES: tuple[str, ...] = ("rademacher", "control", "flip", "independent")
 

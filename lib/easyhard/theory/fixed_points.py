@@ -186,7 +186,7 @@ def noise_strength(
     """C(alpha) = E[K0^2 + Kxi^2] with p = w.x0 from the data and zeta ~ N(0, 1) independent.
 
     K0, Kxi are the two scalars of the per-sample gradient of :mod:`easyhard.sgd`
-    (``grad = K0 x0 + Kxi xi + (radial)``), so that E||G||^2 = C d + O(1) and the
+    (``grad = K0 x0 + Kxi xi + (radial)``, :mod:`easyhard.sgd._kernels`), so that E||G||^2 = C d + O(1) and the
     projection of each SGD step contracts every overlap by ``lr^2 C d / 2``: in the
     time tau = delta n / d a drift ``-(delta / 2) C(alpha) alpha``. Gauss-Hermite
     quadrature (``nodes`` per Gaussian variable) over each mixture component of p.
@@ -227,7 +227,7 @@ def mean_field_flow(
         d alpha / d tau = -(grad L - alpha (alpha . grad L)) - (delta / 2) C(alpha) alpha,
 
     the spherical gradient flow of the exact landscape L = excess loss
-    (:func:`~easyhard.theory.landscape.excess_loss`, as in :mod:`easyhard.sgd.ode`) plus
+    (:func:`~easyhard.theory.landscape.excess_loss`, as in :mod:`easyhard.theory.flow`) plus
     the contraction by the projection of each noisy step (:func:`noise_strength`). It
     moves the fixed points inside the unit circle by O(delta): the finite-step
     plateaus. ``delta = 0`` is the noiseless population flow. L and C are computed on a
