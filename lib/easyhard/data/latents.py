@@ -26,7 +26,7 @@ import scipy.special
 import scipy.stats
 import torch
 
-LATENTS: tuple[str, ...] = ("rademacher", "skewed", "three_point", "gaussian")
+LATENTS: tuple[str, ...] = ("rademacher", "skewed", "three_point", "gaussian", "rademacher_flip")
 
 
 @dataclass(frozen=True)
@@ -110,4 +110,73 @@ def latent_law(name: str, skew_p: float = 0.2) -> LatentLaw:
         return LatentLaw(name, np.array([-r3, 0.0, r3]), np.array([1 / 6, 2 / 3, 1 / 6]))
     if name == "gaussian":
         return LatentLaw(name, None, None)
+    if name == "rademacher_flip":
+        return sign_flip_law()
     raise ValueError(f"latent must be one of {LATENTS}, got {name!r}")
+
+
+#: the |lam| at which the sign-flip coupling turns over so that E[lam nu] = 0:
+#: exp(-t^2 / 2) = 1/2, i.e. t = sqrt(2 ln 2)
+FLIP_THRESHOLD: float = math.sqrt(2.0 * math.log(2.0))
+
+
+def sign_flip_law(threshold: float = FLIP_THRESHOLD) -> LatentLaw:
+    """The Rademacher law with a coupling of correlation exponent 3 (``"rademacher_flip"``).
+
+    Coupled, nu = s(lam) with the odd, +-1-valued step function
+
+        s(lam) = -sign(lam) for |lam| < t,   s(lam) = sign(lam) for |lam| > t.
+
+    Since s is odd and lam symmetric, nu is Rademacher (its marginal). Its
+    correlations with lam are E[lam^k s(lam)] = 0 for even k and, with
+    phi the standard normal density,
+
+        E[lam s(lam)]   = 4 phi(t) - 2 phi(0),
+        E[lam^3 s(lam)] = 4 phi(t) (t^2 + 2) - 4 phi(0),
+
+    so the default t = sqrt(2 ln 2) (phi(t) = phi(0)/2) gives E[lam nu] = 0 and
+    E[lam^3 nu] = 4 ln 2 phi(0) = 1.106: the first Hermite correlation
+    E[He_k(lam) nu] that is non-zero is k* = 3.
+
+    The law is stored as four atoms (-1, +1, -1, +1) on the four Gaussian quantile
+    bands (-inf, -t), (-t, 0), (0, t), (t, inf), so :meth:`LatentLaw.coupled`,
+    :meth:`LatentLaw.thresholds`, the exact landscape and the compiled SGD draws
+    apply unchanged (atoms are in band order, not sorted).
+    """
+    t = float(threshold)
+    if not math.isfinite(t) or t <= 0.0:
+        raise ValueError(f"threshold (|lam| where the sign flips) must be a finite number > 0, got {threshold!r}")
+    tail = float(scipy.stats.norm.sf(t))
+    return LatentLaw(
+        "rademacher_flip", np.array([-1.0, 1.0, -1.0, 1.0]), np.array([tail, 0.5 - tail, 0.5 - tail, tail])
+    )
+
+
+def coupled_moment(law: LatentLaw, k: int) -> float:
+    """E[lam^k Q(lam)] for the coupling nu = Q(lam) of ``law`` (exact).
+
+    Q is the step function with value ``atoms[j]`` between the thresholds
+    c_{j-1} < lam < c_j (``Q = lam`` for the Gaussian latent), and
+    int_a^b x^k phi = a^{k-1} phi(a) - b^{k-1} phi(b) + (k - 1) int_a^b x^{k-2} phi.
+    ``coupled_moment(law, 1)`` equals :meth:`LatentLaw.e_gaussian_coupled`.
+    """
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k <= 12:
+        raise ValueError(f"k (power of lam) must be an integer in [0, 12], got {k!r}")
+    if law.is_gaussian:
+        return float(scipy.special.factorial2(k, exact=True)) if k % 2 == 1 else 0.0
+    edges = np.concatenate([[-np.inf], law.thresholds(), [np.inf]])
+    return float(np.sum(law.atoms * _truncated_normal_moment(edges[:-1], edges[1:], int(k))))
+
+
+def _truncated_normal_moment(lo: np.ndarray, hi: np.ndarray, k: int) -> np.ndarray:
+    """int_lo^hi x^k phi(x) dx by the recursion in k (infinite ends allowed)."""
+    phi_lo, phi_hi = scipy.stats.norm.pdf(lo), scipy.stats.norm.pdf(hi)
+    prev = scipy.stats.norm.cdf(hi) - scipy.stats.norm.cdf(lo)  # k = 0
+    if k == 0:
+        return prev
+    cur = phi_lo - phi_hi  # k = 1
+    for j in range(2, k + 1):
+        with np.errstate(invalid="ignore"):
+            edge = np.nan_to_num(lo ** (j - 1) * phi_lo) - np.nan_to_num(hi ** (j - 1) * phi_hi)
+        prev, cur = cur, edge + (j - 1) * prev
+    return cur

@@ -1,0 +1,2 @@
+"""The experiments behind the book's figures: one frozen config dataclass per figure, with
+``ci``/``laptop``/``paper`` presets, and the functions that run (and save) them."""
