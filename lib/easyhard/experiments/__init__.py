@@ -1,0 +1,1 @@
+"""One frozen config per figure of the book, with ``ci``/``laptop``/``paper`` presets."""
