@@ -41,13 +41,15 @@ from easyhard.sgd import record_steps, run
 from easyhard.theory.surrogate_loss import loss_curves, overlaps, wiener_floor
 
 OPTIMISERS: tuple[str, ...] = ("online_sgd", "adam")
+ENGINES: tuple[str, ...] = ("direct", "reduced")
 
 
 @dataclass(frozen=True)
 class MCMBiasConfig:
     """One staircase run: tied tanh neurons on the full MCM (beta_u, beta_v > 0).
 
-    ``lr = lr_scale / d^2`` is the per-step factor of online SGD (``delta / d`` with
+    ``engine="reduced"`` (one neuron only) uses the exact reduced engine, whose cost does
+    not grow with d. ``lr = lr_scale / d^2`` is the per-step factor of online SGD (``delta / d`` with
     ``delta = lr_scale / d``, the quartic phase's step); ``loss_points`` log-spaced
     steps per decade carry the exact losses, ``records`` log-spaced steps the overlaps.
     Adam (:func:`run_adam`) uses ``adam_lr``, ``batch`` and ``adam_steps``.
@@ -72,8 +74,13 @@ class MCMBiasConfig:
     batch: int = 256
     adam_steps: int = 3000
     trainable_A: bool = False
+    engine: str = "direct"
 
     def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ValueError(f"engine must be one of {ENGINES}, got {self.engine!r}")
+        if self.engine == "reduced" and self.neurons != 1:
+            raise ValueError(f"engine='reduced' simulates one neuron, got neurons={self.neurons}")
         for name in ("d", "neurons", "walkers", "steps", "records", "loss_points", "batch", "adam_steps"):
             value = getattr(self, name)
             low = 2 if name in ("d", "records") else 1
@@ -113,8 +120,9 @@ SIZES: dict[str, dict[str, Any]] = {
 
 #: the runs of the chapter, by key: (overrides of the scale's preset, optimiser)
 RUNS: dict[str, tuple[dict[str, Any], str]] = {
-    "p1": ({"neurons": 1}, "online_sgd"),
+    "p1": ({"neurons": 1, "engine": "reduced"}, "online_sgd"),
     "p2": ({"neurons": 2}, "online_sgd"),
+    "p2_long": ({"neurons": 2}, "online_sgd"),
     "p4": ({"neurons": 4}, "online_sgd"),
     "correlated": ({"neurons": 2, "p_corr": 1.0}, "online_sgd"),
     "a0.4": ({"neurons": 2, "a": 0.4}, "online_sgd"),
@@ -180,11 +188,21 @@ def loss_steps(steps: int, per_decade: int) -> np.ndarray:
 def run_online(cfg: MCMBiasConfig, progress: bool = False) -> BiasRun:
     """Projected online SGD of ``cfg.neurons`` tied neurons, with exact losses (module docstring)."""
     model = cfg.model()
-    kw = dict(activation=cfg.activation, a=cfg.a, walkers=cfg.walkers, engine="direct",
-              seed=cfg.seed, neurons=cfg.neurons, backend="numba")
     t0 = time.perf_counter()
     lsteps = loss_steps(cfg.steps, cfg.loss_points)
     rec = np.union1d(record_steps(cfg.steps, cfg.records), lsteps)
+    if cfg.engine == "reduced":  # one neuron: the overlaps are the whole state
+        traj = run(model, cfg.steps, cfg.lr, activation=cfg.activation, a=cfg.a, walkers=cfg.walkers,
+                   engine="reduced", seed=cfg.seed, records=rec, progress=progress)
+        idx = np.searchsorted(rec, lsteps)
+        au, av = np.swapaxes(traj.alpha_u[..., idx], 1, 2), np.swapaxes(traj.alpha_v[..., idx], 1, 2)
+        gram = np.ones(au.shape + (1,))
+        curves = loss_curves(model, au, av, gram, cfg.activation, cfg.a)
+        return BiasRun(asdict(cfg) | {"optimiser": "online_sgd"}, rec, traj.alpha_u, traj.alpha_v, lsteps,
+                       gram, curves.mcm, curves.surrogate, curves.floor,
+                       np.ones((cfg.walkers, lsteps.size)), time.perf_counter() - t0)
+    kw = dict(activation=cfg.activation, a=cfg.a, walkers=cfg.walkers, engine="direct",
+              seed=cfg.seed, neurons=cfg.neurons, backend="numba")
     traj = run(model, cfg.steps, cfg.lr, records=rec, progress=progress, **kw)
     W = np.empty((cfg.walkers, lsteps.size, cfg.neurons, cfg.d))
     W[:, -1] = traj.weights
@@ -282,17 +300,24 @@ def run_config(key: str, scale: str | None = None) -> tuple[MCMBiasConfig, str]:
     """``(config, optimiser)`` of the chapter's run ``key`` (see :data:`RUNS`) at ``scale``.
 
     At ``laptop`` and ``paper`` scale the p = 4, correlated and noise-level runs use half the
-    walkers, the correlated one a tenth of the steps (its plateau is short).
+    walkers, the correlated one a tenth of the steps (its plateau is short); ``p2_long`` is
+    ``p2`` at d - 2 with three times the steps and two thirds of the walkers.
     """
     if key not in RUNS:
         raise ValueError(f"key must be one of {tuple(RUNS)}, got {key!r}")
     overrides, optimiser = RUNS[key]
     cfg = mcm_bias_config(scale, **overrides)
+    if key == "p1":  # one neuron, exact reduced engine: a large d costs nothing more;
+        # no quartic stage to wait for, so the covariance step delta = 1 / ln d
+        d = {"ci": 256, "laptop": 1024, "paper": 4096}[scale or current_scale()]
+        cfg = replace(cfg, d=d, lr_scale=d / math.log(d))
     if (scale or current_scale()) != "ci":
         if key in ("p4", "correlated", "a0.4", "a0.8"):
             cfg = replace(cfg, walkers=cfg.walkers // 2)
         if key == "correlated":
             cfg = replace(cfg, steps=cfg.steps // 10)
+        if key == "p2_long":  # a smaller d and three times the steps: most walkers reach the second stage
+            cfg = replace(cfg, d=cfg.d - 2, steps=3 * cfg.steps, walkers=cfg.walkers * 2 // 3)
         if optimiser == "adam":
             cfg = replace(cfg, walkers=min(cfg.walkers, 4))
     return cfg, optimiser
@@ -370,3 +395,39 @@ def independence_check(dims: tuple[int, ...] = (64, 128, 256, 512, 1024), walker
         out["sqrt_d_alpha_v"].append(math.sqrt(d) * np.abs(traj.alpha_v[:, 0, -1]))
         out["max_sqrt_d_alpha_v"].append(math.sqrt(d) * np.abs(traj.alpha_v[:, 0, late]).max(1))
     return {k: np.asarray(v) for k, v in out.items()}
+
+
+#: tolerances of the chapter's step detection: a gap below -GAP_TOL (x0 units, summed)
+#: counts as parting (about 7 % of the two-neuron second drop at a = 0.6, reached at
+#: |alpha_v| ~ 0.25 on the split); |alpha_v| >= V_ETA counts as using v (0.2, below that
+#: level, about 40 % of the v-overlap of the two-neuron minimum); min_j |alpha_u| >= U_ETA
+#: counts as having found u
+GAP_TOL, V_ETA, U_ETA = 1e-4, 0.2, 0.6
+
+
+@dataclass(frozen=True)
+class Staircase:
+    """Per-walker steps of one run (inf where it never happened, sustained to the end):
+    ``u_found`` (every neuron has ``|alpha_u| >= U_ETA``), ``v_used`` (some neuron has
+    ``|alpha_v| >= V_ETA``), ``parting`` (MCM loss below the surrogate's by more than
+    ``GAP_TOL``), ``below_floor`` (first step with the MCM loss under the Wiener floor)."""
+
+    u_found: np.ndarray
+    v_used: np.ndarray
+    parting: np.ndarray
+    below_floor: np.ndarray
+
+    def table(self) -> str:
+        """A Markdown table, one row per walker."""
+        rows = ["| walker | u found | v used | losses part | below floor |", "|---|---|---|---|---|"]
+        fmt = lambda x: "never" if not np.isfinite(x) else f"{int(x):,}"  # noqa: E731
+        for i in range(len(self.u_found)):
+            rows.append(f"| {i} | " + " | ".join(fmt(getattr(self, k)[i])
+                        for k in ("u_found", "v_used", "parting", "below_floor")) + " |")
+        return "\n".join(rows)
+
+
+def staircase(r: BiasRun, gap_tol: float = GAP_TOL, v_eta: float = V_ETA, u_eta: float = U_ETA) -> Staircase:
+    """The steps of :class:`Staircase` for the run ``r``."""
+    u_found = _sustained(r.steps, np.abs(r.alpha_u).min(axis=1) >= u_eta)
+    return Staircase(u_found, v_used_step(r, v_eta), parting_step(r, gap_tol), below_floor_step(r))
