@@ -79,7 +79,8 @@ def test_independence_check_small():
 def test_one_neuron_reduced_engine_run():
     cfg = mb.MCMBiasConfig(**{**TINY, "d": 64}, neurons=1, engine="reduced", lr_scale=10.0)
     r = mb.run_online(cfg)
-    assert r.gram.shape[-1] == 1 and np.all(np.abs(r.mcm - r.surrogate) < 1e-4)
+    _, av = r.loss_overlaps()
+    assert r.gram.shape[-1] == 1 and np.all(np.abs(r.mcm - r.surrogate) <= 0.05 * av[:, 0] ** 4 + 1e-12)
     with pytest.raises(ValueError, match="one neuron"):
         mb.MCMBiasConfig(neurons=2, engine="reduced")
     with pytest.raises(ValueError, match="engine"):
