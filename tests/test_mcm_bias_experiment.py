@@ -58,7 +58,7 @@ def test_adam_run_shapes_and_amplitude():
 def _fake(gap, av):
     steps = np.arange(1, len(gap[0]) + 1)
     w = len(gap)
-    return mb.BiasRun({}, steps, np.zeros((w, 1, len(steps))), np.asarray(av)[:, None, :], steps,
+    return mb.BiasRun({}, steps, np.zeros((w, 1, len(steps))), np.asarray(av, float)[:, None, :], steps,
                       np.ones((w, len(steps), 1, 1)), np.asarray(gap, float), np.zeros((w, len(steps))),
                       -1.0, np.ones((w, len(steps))), 0.0)
 

@@ -280,7 +280,7 @@ def run_adam(cfg: MCMBiasConfig, progress: bool = False) -> BiasRun:
 
 
 def saved_or_run(cfg: MCMBiasConfig, optimiser: str = "online_sgd", *, compute: bool = True,
-                 name: str = "mcm_bias", progress: bool = False) -> BiasRun | None:
+                 name: str = "mcm_bias", progress: bool = False, scale: str | None = None) -> BiasRun | None:
     """The saved run of ``cfg`` (``data/results/<name>_<optimiser>-<hash>``), else compute
     (and save) it if ``compute``, else None."""
     if optimiser not in OPTIMISERS:
@@ -330,7 +330,7 @@ def chapter_run(key: str, scale: str | None = None, *, compute: bool = True,
     cfg, optimiser = run_config(key, scale)
     if (scale or current_scale()) == "ci":
         return (run_online if optimiser == "online_sgd" else run_adam)(cfg, progress=progress)
-    return saved_or_run(cfg, optimiser, compute=compute, progress=progress)
+    return saved_or_run(cfg, optimiser, compute=compute, progress=progress, scale=scale or current_scale())
 
 
 def reproduce(scale: str = "laptop", keys: tuple[str, ...] | None = None) -> None:
@@ -367,9 +367,10 @@ def parting_step(r: BiasRun, tol: float) -> np.ndarray:
 
 
 def v_used_step(r: BiasRun, eta: float) -> np.ndarray:
-    """Per walker: the first record step from which some neuron has ``|alpha_v| >= eta``
-    at every later record (inf if never)."""
-    return _sustained(r.steps, np.abs(r.alpha_v).max(axis=1) >= eta)
+    """Per walker: the first loss step from which some neuron has ``|alpha_v| >= eta``
+    at every later loss step (inf if never): the grid of :func:`parting_step`."""
+    _, av = r.loss_overlaps()
+    return _sustained(r.loss_steps, np.abs(av).max(axis=1) >= eta)
 
 
 def below_floor_step(r: BiasRun) -> np.ndarray:

@@ -1,5 +1,8 @@
 """Figures of the chapter "The simplicity bias in the minimal model".
 
+The gap is drawn as surrogate minus MCM loss, the orientation of the CIFAR-10 chapter's
+surrogate minus real: positive once the denoiser uses higher-order statistics.
+
 The colours follow the CIFAR-10 chapter: data (here the MCM) blue, surrogate
 orange, Wiener floor black dashed; u blue and v orange in the overlap panels.
 Steps run on a log axis (0 drawn at the left edge, as in the CIFAR figures).
@@ -34,23 +37,26 @@ def losses(ax: plt.Axes, r: BiasRun, title: str = "", walkers: bool = True) -> N
         ax.plot(r.loss_steps, np.median(y, 0), color=colour, lw=2, label=f"{label} (median)",
                 ls="-" if key == "mcm" else "--")
     ax.axhline(r.floor, color=FLOOR, ls=":", lw=1.2, label="Wiener floor")
-    ax.set_ylabel(r"test loss $E\|x_0-D(x_t)\|^2$ ($x_0$ units, summed)")
+    ax.set_ylabel(r"test loss ($x_0$ units, summed over $d$)")
     ax.set_title(title, fontsize=10)
     _steps_axis(ax)
 
 
-def gaps(ax: plt.Axes, r: BiasRun, v_step: np.ndarray | None = None, title: str = "") -> None:
-    """MCM minus surrogate loss per walker (negative: higher-order statistics used), with
-    the step at which each walker started using v (dots)."""
-    gap = r.mcm - r.surrogate
+def gaps(ax: plt.Axes, r: BiasRun, v_step: np.ndarray | None = None, title: str = "",
+         floor: float = 1e-7) -> None:
+    """Surrogate minus MCM loss per walker on a log axis (the gain from higher-order
+    statistics; values below ``floor``, including the exact zeros, are drawn at ``floor``),
+    with the step from which each walker uses v (dots)."""
+    gain = np.maximum(r.surrogate - r.mcm, floor)
     colours = list(PALETTE.values())
-    for i, g in enumerate(gap):
+    for i, g in enumerate(gain):
         ax.plot(r.loss_steps, g, color=colours[i % len(colours)], lw=1)
         if v_step is not None and np.isfinite(v_step[i]):
             k = min(np.searchsorted(r.loss_steps, v_step[i]), len(g) - 1)
             ax.plot(r.loss_steps[k], g[k], "o", color=colours[i % len(colours)], ms=5)
-    ax.axhline(0, color=FLOOR, lw=0.8)
-    ax.set_ylabel("MCM - surrogate loss")
+    ax.set_yscale("log")
+    ax.set_ylim(bottom=floor / 2)
+    ax.set_ylabel("surrogate - MCM loss")
     ax.set_title(title, fontsize=10)
     _steps_axis(ax)
 
