@@ -18,7 +18,9 @@ must fail. The exact runs of the quartic cases are saved with provenance
 recomputed where needed.
 
 :func:`quartic_sweep`: the effective engine's sample-complexity sweep of the
-quartic spike, d = 16 to 4096, saved as ``sgd_effective_quartic``.
+quartic spike, d = 16 to 4096, saved as ``sgd_effective_quartic``, with
+:func:`large_d_fit`. ``python -m easyhard.sgd.effective_validation`` computes the
+missing exact references, ``... sweeps`` the sweeps.
 """
 
 from __future__ import annotations
@@ -127,6 +129,50 @@ def ks_validation(case: str, d: int, effective_walkers: int = 2000, *, ito: bool
     return float(scipy.stats.ks_2samp(exact, eff).pvalue), exact, eff
 
 
+#: the saved sweeps of the effective engine (quartic spike, uniform start, eta = 0.5)
+SWEEP_DIMS: tuple[int, ...] = (16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
+SWEEP_STEP_SCALES: tuple[float, ...] = (0.1, 1.0)
+
+
+def sweep_config(step_scale: float, dims: tuple[int, ...] = SWEEP_DIMS, walkers: int = 256) -> dict[str, Any]:
+    """The keyword set of :func:`easyhard.sgd.sample_complexity` for a saved quartic sweep.
+
+    delta = step_scale / d (lr = step_scale / d^2); the budget is 100 times the
+    noiseless flow's escape time, far beyond the slowest walkers at c = 1.
+    """
+    return {"dims": [int(d) for d in dims], "beta_u": 0.0, "beta_v": 5.0, "spike": "v", "eta": 0.5,
+            "activation": "tanh", "a": 0.6, "step_rule": "inverse_d", "step_scale": float(step_scale),
+            "walkers": int(walkers), "engine": "effective", "start": "uniform", "budget": 100.0, "seed": 0}
+
+
+def quartic_sweep(step_scale: float = 0.1, *, compute: bool = True, progress: bool = False,
+                  **overrides: Any) -> Any:
+    """The saved effective-engine sweep ``sgd_effective_quartic`` (a SampleComplexity), computed
+    if missing and ``compute`` (each d is checkpointed, so a cut-off run resumes); None if
+    missing and not ``compute``."""
+    from easyhard.sgd import SampleComplexity, sample_complexity
+
+    cfg = sweep_config(step_scale, **overrides)
+    hit = results.load("sgd_effective_quartic", cfg)
+    if hit is not None:
+        return SampleComplexity.from_result(hit)
+    if not compute:
+        return None
+    t0 = time.perf_counter()
+    sweep = sample_complexity(**cfg, checkpoint=results.cache_dir() / "sgd_sweeps", progress=progress)
+    results.save("sgd_effective_quartic", cfg, sweep.arrays(), wall_time=time.perf_counter() - t0,
+                 scale="paper")
+    return sweep
+
+
+def large_d_fit(sweep: Any, n_boot: int = 2000) -> tuple[float, float, float, float]:
+    """:func:`easyhard.sgd.fit_slope` over the large-d half of a sweep's dims (d >= median d)."""
+    from easyhard.sgd import fit_slope
+
+    keep = sweep.dims >= np.median(sweep.dims)
+    return fit_slope(sweep.dims[keep], sweep.passage[keep], n_boot)
+
+
 def build_references(progress: bool = True) -> None:
     """Compute (and save) every missing exact reference, cheapest first."""
     for case in ("quartic_c1", "quartic_c0.1"):
@@ -138,4 +184,13 @@ def build_references(progress: bool = True) -> None:
 
 
 if __name__ == "__main__":
-    build_references()
+    import sys
+
+    if sys.argv[1:] == ["sweeps"]:
+        for scale in SWEEP_STEP_SCALES:
+            t0 = time.perf_counter()
+            sw = quartic_sweep(scale, progress=False)
+            print(f"c={scale}: {time.perf_counter() - t0:.0f} s, medians/d^3 {sw.median / sw.dims**3.0},"
+                  f" large-d slope {large_d_fit(sw)}", flush=True)
+    else:
+        build_references()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -46,6 +47,7 @@ def run(
     backend: str = "auto",
     progress: bool = False,
     complement: str = "exact",
+    **effective: Any,
 ) -> Trajectories:
     """Projected online SGD of the tied neuron denoiser on fresh MCM samples.
 
@@ -61,9 +63,21 @@ def run(
     (sorted, starting at 0). ``init``: a fixed start ``(alpha_u, alpha_v)``
     instead of the uniform one. ``complement`` (reduced engine only) selects
     the negative controls of the validation; keep ``"exact"``.
+    ``engine="effective"``: the diffusion limit of the reduced chain
+    (:mod:`easyhard.sgd.effective`; one neuron); ``**effective`` are its options.
     Walker i draws from generator i spawned from ``seed``, so the same seed
     gives the same numbers per engine and backend.
     """
+    # --- hook: the effective engine (its own module, its own checks) ---
+    if engine == "effective":
+        from easyhard.sgd.effective import run_effective
+
+        return run_effective(model, steps, lr, activation, a, walkers, seed, neurons=neurons, c=c, A=A,
+                             thresholds=thresholds, stop_at_passage=stop_at_passage, records=records,
+                             init=init, progress=progress, **effective)
+    if effective:
+        raise TypeError(f"options {sorted(effective)} apply to engine='effective' only")
+    # --- end of hook ---
     steps = check_int("steps", steps, 1)
     walkers = check_int("walkers", walkers, 1)
     neurons = check_int("neurons", neurons, 1)
