@@ -86,7 +86,7 @@ from easyhard.sgd import Trajectories, record_steps
 from easyhard.theory.effective import FIELDS, SLOPES, chebyshev_tables
 
 #: default accuracy of the adaptive step (fraction of the local overlap scale per step)
-EPS = 0.05
+EPS = 0.1
 _N_STEP_FIELDS = 7  # mean_u, mean_v, cov_uu, cov_uv, cov_vv, c0, c1 (loss only at records)
 
 
