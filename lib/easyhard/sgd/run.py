@@ -251,6 +251,7 @@ def run(
     threads: int | None = None,
     first_walker: int = 0,
     device: str | torch.device | None = None,
+    **effective: Any,
 ) -> Trajectories:
     """Projected online SGD of the tied neuron denoiser on fresh MCM samples.
 
@@ -270,7 +271,9 @@ def run(
     engine : str
         ``"direct"``: the d-dimensional process (``backend`` ``"numba"``, ``"torch"``, or
         ``"auto"`` = torch on CUDA when present, else numba); ``"reduced"``: the same
-        process exactly through ``(alpha_u, alpha_v)`` (:mod:`easyhard.sgd.reduced`; one neuron).
+        process exactly through ``(alpha_u, alpha_v)`` (:mod:`easyhard.sgd.reduced`; one neuron);
+        ``"effective"``: the diffusion (SDE) limit of the reduced chain, whose cost does not
+        grow with d (:mod:`easyhard.sgd.effective`; one neuron).
     seed : int
         On numba, walker i draws from a generator fixed by ``(seed, first_walker + i)``,
         whatever ``walkers``, ``threads`` and chunking; the torch backend draws all
@@ -295,10 +298,22 @@ def run(
         Device of the torch backend (default :func:`easyhard.config.device`); ``"auto"``
         picks torch when it is CUDA.
 
+    **effective
+        Options of the effective engine (see :func:`easyhard.sgd.effective.run_effective`);
+        refused for the other engines.
+
     Returns
     -------
     Trajectories
     """
+    if engine == "effective":
+        from easyhard.sgd.effective import run_effective
+
+        return run_effective(model, steps, lr, activation, a, walkers, seed, neurons=neurons, c=c,
+                             A=A, thresholds=thresholds, stop_at_passage=stop_at_passage,
+                             records=records, init=init, progress=progress, **effective)
+    if effective:
+        raise TypeError(f"options {sorted(effective)} apply to engine='effective' only")
     steps = check_int("steps", steps, 1)
     walkers = check_int("walkers", walkers, 1)
     neurons = check_int("neurons", neurons, 1)
