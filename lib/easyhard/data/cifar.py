@@ -77,6 +77,7 @@ class Cifar10:
     lossy: bool
 
     def __len__(self) -> int:
+        """The number of images."""
         return int(self.pixels.shape[0])
 
     @property
@@ -248,8 +249,10 @@ def _write_cache(folder: Path, split: str, files: dict[str, Path], values: dict[
 
 
 def _from_archive(path: Path, split: str) -> Cifar10:
-    """Load ``split`` from an archive, via a ``.npy`` cache keyed by the archive's
-    name, size and modification time."""
+    """Load ``split`` from an archive.
+
+    Through a ``.npy`` cache keyed by the archive's name, size and modification time.
+    """
     stat = path.stat()
     key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode())
     folder = cache_dir() / "cifar10" / f"{path.name}-{key.hexdigest()[:12]}"

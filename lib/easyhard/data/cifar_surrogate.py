@@ -100,8 +100,11 @@ def wiener_eps_mse(surrogate: GaussianSurrogate, a: float) -> float:
 
 
 def directions(surrogate: GaussianSurrogate, kind: str, k: int, seed: int = 0) -> torch.Tensor:
-    """``k`` unit directions (k, d), float64: the top-``k`` principal axes of the
-    surrogate's covariance (``kind="pca"``, largest first) or uniformly random ones."""
+    """``k`` unit directions (k, d), float64.
+
+    The top-``k`` principal axes of the surrogate's covariance (``kind="pca"``,
+    largest first) or uniformly random ones (``kind="random"``, from ``seed``).
+    """
     check_choice(kind, "kind", ("pca", "random"))
     k = check_int(k, "k (number of directions)", lo=1, hi=surrogate.d)
     seed = check_seed(seed)

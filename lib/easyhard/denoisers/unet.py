@@ -44,6 +44,7 @@ class UNetConfig:
     resolution: int = 32
 
     def __post_init__(self) -> None:
+        """Check every field (integers, tuples, ranges) before a network is built."""
         for name in ("ch", "num_res_blocks", "groups", "in_channels", "resolution"):
             check_int(getattr(self, name), name, lo=1)
         for name in ("ch_mult", "attn_resolutions"):
@@ -108,6 +109,7 @@ class ResBlock(nn.Module):
         self.skip = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
 
     def forward(self, x: torch.Tensor, temb: torch.Tensor) -> torch.Tensor:
+        """Apply the block to ``x`` (B, C_in, H, W) with time embedding ``temb`` (B, 4C)."""
         h = self.conv1(F.silu(self.norm1(x)))
         h = h + self.temb(F.silu(temb))[:, :, None, None]
         h = self.conv2(self.dropout(F.silu(self.norm2(h))))
@@ -126,6 +128,7 @@ class Attention(nn.Module):
         nn.init.zeros_(self.proj.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Add attention over the H W positions of ``x`` (B, C, H, W) to ``x``."""
         b, c, h, w = x.shape
         q, k, v = self.qkv(self.norm(x)).reshape(b, 3, c, h * w).transpose(2, 3).unbind(1)
         out = F.scaled_dot_product_attention(q[:, None], k[:, None], v[:, None])[:, 0]
@@ -176,6 +179,7 @@ class UNet(nn.Module):
         nn.init.zeros_(self.conv_out.bias)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """Predict the noise eps of ``x`` (B, 3, H, W) at integer steps ``t`` (B,)."""
         temb = self.temb(timestep_embedding(t, self.config.ch))
         h = self.conv_in(x)
         hs = [h]
