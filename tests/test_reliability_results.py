@@ -70,7 +70,7 @@ def test_arrays_and_sidecar_from_different_saves_are_recognised(tmp_path, monkey
     with pytest.raises(CorruptResultError, match=f"{npz}.*different saves.*delete both"):
         results.load("toy", {"k": 1}, root=tmp_path)
     with pytest.warns(UserWarning, match="recomputing"):
-        fresh = results.cached("toy", {"k": 1}, lambda: {"x": np.full(1, 3.0)}, root=tmp_path)
+        fresh = results.cached("toy", {"k": 1}, lambda: {"x": np.full(1, 3.0)}, root=tmp_path, code=None)
     assert fresh.arrays["x"].tolist() == [3.0]
 
 
@@ -96,7 +96,7 @@ def test_damaged_files_name_the_file_and_the_fix(tmp_path, damage):
     with pytest.warns(UserWarning, match=f"skipping.*{target.name}"):
         assert results.find("toy", root=tmp_path) == []
     with pytest.warns(UserWarning, match="recomputing"):
-        again = results.cached("toy", {"k": 1}, lambda: {"x": np.zeros(2)}, root=tmp_path)
+        again = results.cached("toy", {"k": 1}, lambda: {"x": np.zeros(2)}, root=tmp_path, code=None)
     assert again.arrays["x"].tolist() == [0.0, 0.0]  # repaired, not sticky
     assert results.load("toy", {"k": 1}, root=tmp_path) is not None
 
@@ -205,3 +205,16 @@ def test_no_warning_on_a_clean_folder(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert len(results.find("toy", root=tmp_path)) == 1
+
+
+def test_cached_is_keyed_by_the_library_code_by_default(tmp_path, monkeypatch):
+    """Defect 3: a cache (train.cached_run, sweep checkpoints) survived any change to the code."""
+    first = results.cached("c", {"n": 1}, lambda: {"x": np.array([1.0])}, root=tmp_path)
+    assert first.meta["code"] == results.code_fingerprint("easyhard")
+    again = results.cached("c", {"n": 1}, lambda: {"x": np.array([9.0])}, root=tmp_path)
+    assert again.arrays["x"].tolist() == [1.0]  # same code: reused
+    monkeypatch.setattr(results, "code_fingerprint", lambda *names: "after-a-bug-fix")
+    fixed = results.cached("c", {"n": 1}, lambda: {"x": np.array([2.0])}, root=tmp_path)
+    assert fixed.arrays["x"].tolist() == [2.0]
+    kept = results.cached("c", {"n": 1}, lambda: {"x": np.array([3.0])}, root=tmp_path, code=None)
+    assert kept.arrays["x"].tolist() == [2.0]  # code=None: no code check

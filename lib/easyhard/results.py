@@ -41,6 +41,7 @@ from easyhard.paths import RESULTS_ENV, cache_dir, code_fingerprint, results_dir
 
 __all__ = [
     "RESULTS_ENV",
+    "LIBRARY",
     "CorruptResultError",
     "Result",
     "cache_dir",
@@ -56,6 +57,9 @@ __all__ = [
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 _SAVE_ID = "__save_id__"  # hidden array pairing an .npz with its sidecar
+
+#: ``cached(code=LIBRARY)`` (the default): key the cache by the whole library's sources
+LIBRARY = "library"
 
 
 class CorruptResultError(ValueError):
@@ -397,23 +401,31 @@ def cached(
     force: bool = False,
     scale: str | None = None,
     device: Any | None = None,
-    code: str | None = None,
+    code: str | None = LIBRARY,
 ) -> Result:
-    """Load the result for ``config`` (and ``code``), or run ``compute()`` (timed), save and return it.
+    """Load the result for ``config`` and ``code``, or run ``compute()`` (timed), save and return it.
 
     The folder is checked for writability before ``compute`` runs, so no work
     is lost to a failing save. A damaged cached result is recomputed (with a
-    warning), and so is one saved by other code when ``code`` is given.
+    warning), and so is one saved by other code.
 
     Parameters
     ----------
-    name, config, root, scale, device, code
+    name, config, root, scale, device
         As for :func:`save`.
     compute : callable
         Returns the arrays.
     force : bool
         Recompute even if a result is saved.
+    code : str or None
+        The code the result must come from: by default :data:`LIBRARY`, the
+        :func:`code_fingerprint` of the whole ``easyhard`` package, so any change
+        to the library recomputes; a narrower fingerprint (e.g.
+        ``code_fingerprint("easyhard.sgd")``) recomputes less often; None
+        never checks the code.
     """
+    if code == LIBRARY:
+        code = code_fingerprint("easyhard")
     if not force:
         try:
             hit = load(name, config, root, code=code)
