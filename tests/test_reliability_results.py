@@ -111,8 +111,11 @@ def test_foreign_files_are_skipped_by_find_and_list(tmp_path, monkeypatch, capsy
     meta = json.loads(odd.with_suffix(".json").read_text())
     meta.update(device=None, wall_time_s="12", date=None)
     odd.with_suffix(".json").write_text(json.dumps(meta))
-    with pytest.warns(UserWarning, match="notes.json"):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         table = cli.list_results()
+    skipped = " ".join(str(w.message) for w in caught)
+    assert "notes.json" in skipped and "toy-zzz.json" in skipped
     assert "toy" in table and "odd" in table and "?" in table
     with pytest.warns(UserWarning, match="toy-zzz.json"):
         assert [r.config for r in results.find("toy")] == [{"k": 1}]
