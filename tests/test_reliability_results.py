@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -221,3 +222,19 @@ def test_cached_is_keyed_by_the_library_code_by_default(tmp_path, monkeypatch):
     assert fixed.arrays["x"].tolist() == [2.0]
     kept = results.cached("c", {"n": 1}, lambda: {"x": np.array([3.0])}, root=tmp_path, code=None)
     assert kept.arrays["x"].tolist() == [2.0]  # code=None: no code check
+
+
+def test_debris_of_killed_saves_is_removed(tmp_path):
+    """Defect 22: temporary files stayed behind for good after a kill during a write."""
+    import subprocess
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a pid that no longer runs
+    npz, sidecar = results.result_paths("toy", {"k": 1}, tmp_path)
+    tmp_path.mkdir(exist_ok=True)
+    debris = tmp_path / f".{npz.name}.{dead.pid}.tmp"
+    debris.write_bytes(b"torn")
+    live = tmp_path / f".{sidecar.name}.{os.getppid()}.tmp"  # a running process: kept
+    live.write_text("{}")
+    results.save("toy", {"k": 1}, {"x": np.ones(1)}, root=tmp_path)
+    assert not debris.exists() and live.exists()

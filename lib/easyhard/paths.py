@@ -21,7 +21,7 @@ import importlib.util
 import os
 from pathlib import Path
 
-__all__ = ["CACHE_ENV", "RESULTS_ENV", "REPO_ROOT", "cache_dir", "code_fingerprint", "results_dir"]
+__all__ = ["CACHE_ENV", "RESULTS_ENV", "REPO_ROOT", "cache_dir", "code_fingerprint", "remove_stale_temps", "results_dir"]
 
 RESULTS_ENV = "EASYHARD_RESULTS_DIR"
 CACHE_ENV = "EASYHARD_CACHE_DIR"
@@ -92,3 +92,35 @@ def code_fingerprint(*modules: str) -> str:
             digest.update(file.read_bytes())
             digest.update(b"\0")
     return digest.hexdigest()[:16]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists (another user's process) or unknowable: keep its file
+    return True
+
+
+def remove_stale_temps(folder: Path, pattern: str) -> int:
+    """Delete temporary files ``folder/pattern`` left by killed writers; return how many.
+
+    The writers of this library name their temporary files ``...<pid>.tmp`` or
+    ``...<pid>.npy`` (see :func:`easyhard.results.save`); a file whose
+    process no longer exists is debris of a kill and is removed. Files of live
+    processes, and names without a pid, are kept.
+    """
+    removed = 0
+    for tmp in Path(folder).glob(pattern):
+        parts = tmp.name.split(".")
+        pid = next((int(p) for p in reversed(parts) if p.isdigit()), None)
+        if pid is None or pid == os.getpid() or _alive(pid):
+            continue
+        try:
+            tmp.unlink()
+            removed += 1
+        except OSError:
+            pass
+    return removed

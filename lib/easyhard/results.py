@@ -37,7 +37,7 @@ import numpy as np
 
 from easyhard import __version__
 from easyhard.config import device as best_device
-from easyhard.paths import RESULTS_ENV, cache_dir, code_fingerprint, results_dir
+from easyhard.paths import RESULTS_ENV, cache_dir, code_fingerprint, remove_stale_temps, results_dir
 
 __all__ = [
     "RESULTS_ENV",
@@ -240,6 +240,7 @@ def save(
         "arrays": sorted(plain),
         "save_id": save_id,
     }
+    remove_stale_temps(npz.parent, f".{npz.stem}.*.tmp")
     tmp_npz = npz.with_name(f".{npz.name}.{os.getpid()}.tmp")
     tmp_json = sidecar.with_name(f".{sidecar.name}.{os.getpid()}.tmp")
     try:

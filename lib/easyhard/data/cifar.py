@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from easyhard._validation import ArgumentTypeError, check_choice
-from easyhard.paths import cache_dir
+from easyhard.paths import cache_dir, remove_stale_temps
 
 CLASSES: tuple[str, ...] = (
     "airplane", "automobile", "bird", "cat", "deer",
@@ -231,6 +231,7 @@ def _write_cache(folder: Path, split: str, files: dict[str, Path], values: dict[
     tmps = []
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(folder, f".{split}_*.npy")
         for name, value in values.items():
             tmp = folder / f".{split}_{name}.{os.getpid()}.npy"
             tmps.append(tmp)

@@ -23,7 +23,7 @@ from easyhard._validation import check_choice, check_int, check_scalar, check_se
 from easyhard.data.cifar import Cifar10
 from easyhard.data.surrogate import GaussianSurrogate
 from easyhard.diffusion import vp_coefficients
-from easyhard.paths import cache_dir, code_fingerprint
+from easyhard.paths import cache_dir, code_fingerprint, remove_stale_temps
 from easyhard.stats import excess_kurtosis
 
 #: the sources whose code makes a cached surrogate: a change to them makes a new one
@@ -78,6 +78,7 @@ def cifar_surrogate(data: Cifar10, ridge: float = 1e-5) -> GaussianSurrogate:
     tmps = []
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(folder, ".*.npy")
         for k in names:
             tmp = folder / f".{k}.{os.getpid()}.npy"
             tmps.append(tmp)
