@@ -238,3 +238,16 @@ def test_debris_of_killed_saves_is_removed(tmp_path):
     live.write_text("{}")
     results.save("toy", {"k": 1}, {"x": np.ones(1)}, root=tmp_path)
     assert not debris.exists() and live.exists()
+
+
+def test_check_writable_is_public_and_threads_are_recorded(tmp_path):
+    """For train.run / experiments.scaling (defect 9); thread count in provenance (defect 22)."""
+    results.check_writable(tmp_path / "new")
+    assert (tmp_path / "new").is_dir()
+    (tmp_path / "file").write_text("")
+    with pytest.raises(PermissionError, match="cannot write results"):
+        results.check_writable(tmp_path / "file" / "sub")
+    path = results.save("toy", {"k": 1}, {"x": np.ones(1)}, root=tmp_path)
+    import torch
+
+    assert json.loads(path.with_suffix(".json").read_text())["torch_threads"] == torch.get_num_threads()

@@ -46,6 +46,7 @@ __all__ = [
     "Result",
     "cache_dir",
     "cached",
+    "check_writable",
     "code_fingerprint",
     "config_hash",
     "find",
@@ -165,8 +166,13 @@ def _device_text(device: Any | None) -> str:
     return text
 
 
-def _check_writable(folder: Path) -> None:
-    """Create ``folder`` and make sure a file can be written there, else raise ``PermissionError``."""
+def check_writable(folder: Path | str | None = None) -> None:
+    """Create ``folder`` and make sure a file can be written there, else raise ``PermissionError``.
+
+    Call it before a long computation whose result goes there (default:
+    :func:`easyhard.paths.results_dir`), so that no work is lost to a failing save.
+    """
+    folder = Path(folder) if folder is not None else results_dir()
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
@@ -221,7 +227,7 @@ def save(
         if key == _SAVE_ID:
             raise ValueError(f"array name {_SAVE_ID!r} is reserved")
         plain[key] = arr
-    _check_writable(npz.parent)
+    check_writable(npz.parent)
     save_id = uuid.uuid4().hex
     meta = {
         "name": name,
@@ -234,6 +240,7 @@ def save(
         "code": code,
         "device": _device_text(device),
         "machine": f"{platform.machine()}, {os.cpu_count()} cpus",
+        "torch_threads": _torch_threads(),
         "wall_time_s": wall_time,
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "scale": scale if scale is not None else cfg.get("scale"),
@@ -258,6 +265,12 @@ def save(
         tmp_npz.unlink(missing_ok=True)
         tmp_json.unlink(missing_ok=True)
     return npz
+
+
+def _torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
 
 
 def _cuda_name() -> str:
@@ -436,7 +449,7 @@ def cached(
         if hit is not None:
             return hit
     npz, _ = result_paths(name, config, root)
-    _check_writable(npz.parent)
+    check_writable(npz.parent)
     start = time.perf_counter()
     arrays = compute()
     wall = time.perf_counter() - start
