@@ -38,8 +38,10 @@ def test_vp_coefficients_and_errors():
     for bad in (0.0, 1.0, -0.2, float("nan")):
         with pytest.raises(ValueError, match=r"a \(signal coefficient\) must lie in \(0, 1\)"):
             vp_coefficients(bad)
-    with pytest.raises(TypeError, match="must be a number"):
-        vp_coefficients("half")
+    for bad in ("half", "0.5", True, None):  # strings and bools are not numbers
+        with pytest.raises(TypeError, match=r"a \(signal coefficient\) must lie in \(0, 1\).*got"):
+            vp_coefficients(bad)
+    assert vp_coefficients(np.float32(0.6))[0] == pytest.approx(0.6)
 
 
 def test_ddpm_schedule():
@@ -49,10 +51,15 @@ def test_ddpm_schedule():
     assert abar[0].item() == pytest.approx(1 - 1e-4)
     assert abar[-1].item() == pytest.approx(float(torch.prod(1 - betas)))
     assert torch.all(abar[1:] < abar[:-1])
-    with pytest.raises(ValueError, match="T .*>= 1"):
+    with pytest.raises(ValueError, match=r"T \(number of diffusion steps\) must be an integer in \[1, "):
         ddpm_alpha_bar(0)
     with pytest.raises(ValueError, match="betas"):
         ddpm_alpha_bar(10, 0.1, 0.01)
+    assert torch.equal(ddpm_alpha_bar(np.int64(10)), ddpm_alpha_bar(10))  # numpy ints are ints
+    for kwargs, name in [({"T": True}, "T"), ({"T": 10.0}, "T"), ({"beta_start": "x"}, "beta_start"),
+                         ({"beta_end": float("nan")}, "beta_end"), ({"T": 10**9}, "T")]:
+        with pytest.raises(ValueError, match=name):  # type errors are ValueErrors too
+            ddpm_alpha_bar(**kwargs)
 
 
 def test_noise_has_the_right_variance():

@@ -69,7 +69,7 @@ def test_archive_path_decodes_and_caches(tmp_path):
     assert list((tmp_path / "cache" / "cifar10").glob("*/train_pixels.npy"))
     archive.unlink()  # the second load must come from the .npy cache ...
     archive.write_bytes(b"")  # ... keyed by path, size and mtime: an emptied file is new
-    with pytest.raises(tarfile.ReadError):
+    with pytest.raises(cifar.CorruptArchiveError, match=f"archive {archive} cannot be read"):
         load_cifar10("train", "archive", archive=archive)
 
 

@@ -1,5 +1,4 @@
 import numpy as np
-import pytest
 
 from easyhard import cli, results
 
@@ -19,6 +18,9 @@ def test_list_shows_saved_results(tmp_path, monkeypatch, capsys):
     assert "sweep" in out and results.config_hash({"d": 4, "scale": "laptop"}) in out and "laptop" in out
 
 
-def test_unknown_command():
-    with pytest.raises(SystemExit):
-        cli.main(["reproduce-everything"])
+def test_main_prints_info_and_folders(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv(results.RESULTS_ENV, str(tmp_path / "res"))
+    monkeypatch.setenv("EASYHARD_CACHE_DIR", str(tmp_path / "cache"))
+    assert cli.main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert f"results  {tmp_path / 'res'}" in out and f"cache    {tmp_path / 'cache'}" in out

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -54,3 +55,31 @@ def test_rejects_bad_input():
         NeuronDenoiser(3, c=float("nan"))
     with pytest.raises(ValueError, match="activation"):
         NeuronDenoiser(3, c=0.5, activation="gelu")
+    for kwargs, name in [({"d": True}, "d "), ({"d": 3.0}, "d "), ({"c": "0.5"}, "c "),
+                         ({"A": True}, "A "), ({"neurons": 2**40}, "neurons"),
+                         ({"generator": 0}, "generator")]:
+        with pytest.raises(ValueError if name != "generator" else TypeError, match=name):
+            NeuronDenoiser(**{"d": 3, "c": 0.5, **kwargs})
+    assert NeuronDenoiser(np.int64(3), c=np.float64(0.5)).W.shape == (1, 3)
+
+
+@pytest.mark.parametrize("act", ["tanh", "erf", "relu"])
+def test_loss_gradient_matches_the_closed_form(act):
+    """d/dw ||x0 - c x_t - A w sigma(w.x_t)||^2 = -2 A (sigma(h) r + (r.w) sigma'(h) x_t),
+    r the residual: the per-sample gradient the SGD engines implement, against autograd."""
+    gen = torch.Generator().manual_seed(4)
+    d, c, A = 6, 0.6, 1.3
+    den = NeuronDenoiser(d, c=c, A=A, activation=act, generator=gen, dtype=torch.float64)
+    x0 = torch.randn(d, generator=gen, dtype=torch.float64)
+    x_t = 0.6 * x0 + 0.8 * torch.randn(d, generator=gen, dtype=torch.float64)
+    den.loss(x0[None], x_t[None]).backward()
+    w = den.w.detach()
+    h = w @ x_t
+    sig, slope = {
+        "tanh": (torch.tanh(h), 1 - torch.tanh(h) ** 2),
+        "erf": (torch.erf(h / math.sqrt(2)), math.sqrt(2 / math.pi) * torch.exp(-h * h / 2)),
+        "relu": (torch.relu(h), (h > 0).double()),
+    }[act]
+    r = x0 - c * x_t - A * w * sig
+    expected = -2 * A * (sig * r + (r @ w) * slope * x_t)
+    torch.testing.assert_close(den.W.grad[0], expected)

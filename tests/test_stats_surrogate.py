@@ -82,8 +82,14 @@ def test_mmse_limits_and_formula():
     sur = GaussianSurrogate.fit(x)
     lam = sur.eigvals
     a, s = vp_coefficients(0.3)
-    assert sur.mmse(a) == pytest.approx(float((s * s * lam / (a * a * lam + s * s)).sum()))
+    # independent of the eigen-formula: the trace of the posterior covariance
+    # Sigma - a^2 Sigma (a^2 Sigma + s^2 I)^{-1} Sigma, by a linear solve on cov itself
+    cov = sur.cov
+    post = cov - a * a * cov @ torch.linalg.solve(a * a * cov + s * s * torch.eye(sur.d, dtype=cov.dtype), cov)
+    assert sur.mmse(a) == pytest.approx(float(torch.trace(post)), rel=1e-10)
     assert sur.mmse(0.999) < sur.mmse(0.5) < sur.mmse(0.01) <= float(lam.sum()) + 1e-9
+    assert sur.mmse(1e-6) == pytest.approx(float(torch.trace(cov)), rel=1e-6)  # no signal: the prior
+    assert sur.mmse(1 - 1e-12) < 1e-9 * float(torch.trace(cov))  # no noise: no error
 
 
 def test_surrogate_bad_inputs():

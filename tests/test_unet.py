@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -39,9 +41,20 @@ def test_output_depends_on_time_after_training_signal():
 
 
 def test_timestep_embedding():
-    emb = timestep_embedding(torch.tensor([0, 5]), 8)
-    assert emb.shape == (2, 8)
-    assert torch.allclose(emb[0], torch.tensor([0.0] * 4 + [1.0] * 4))
+    """At t = 0 any frequencies give sin = 0, cos = 1; t = 5 and t = 999 test the formula."""
+    dim, t = 8, torch.tensor([0, 5, 999])
+    emb = timestep_embedding(t, dim)
+    assert emb.shape == (3, dim)
+    half = dim // 2
+    for row, step in zip(emb, t.tolist(), strict=True):
+        freqs = [10000.0 ** (-j / (half - 1)) for j in range(half)]  # 1, 10000^-1/3, ..., 1e-4
+        expected = [math.sin(step * w) for w in freqs] + [math.cos(step * w) for w in freqs]
+        torch.testing.assert_close(row, torch.tensor(expected), atol=2e-4, rtol=0)
+    assert emb[1, 0] == pytest.approx(math.sin(5.0), abs=1e-6)  # w_0 = 1
+    assert emb[1, half - 1] == pytest.approx(math.sin(5e-4), abs=1e-7)  # w_{half-1} = 1e-4
+    for bad in (3, 7, True, 8.0):
+        with pytest.raises(ValueError, match="dim"):
+            timestep_embedding(t, bad)
 
 
 def test_same_seed_same_weights():
@@ -55,7 +68,9 @@ def test_same_seed_same_weights():
 @pytest.mark.parametrize(
     ("kwargs", "name"),
     [(dict(ch=12), "ch"), (dict(ch_mult=()), "ch_mult"), (dict(num_res_blocks=0), "num_res_blocks"),
-     (dict(dropout=1.0), "dropout"), (dict(resolution=20), "resolution")],
+     (dict(dropout=1.0), "dropout"), (dict(resolution=20), "resolution"),
+     (dict(ch=64.0), "ch"), (dict(num_res_blocks=True), "num_res_blocks"), (dict(dropout="0.1"), "dropout"),
+     (dict(ch_mult=(1, 2.5)), "ch_mult"), (dict(ch_mult=3), "ch_mult")],
 )
 def test_bad_config(kwargs, name):
     with pytest.raises(ValueError, match=name):
@@ -65,3 +80,7 @@ def test_bad_config(kwargs, name):
 def test_unknown_preset():
     with pytest.raises(ValueError, match="preset"):
         unet("huge")
+
+
+def test_list_fields_become_tuples():
+    assert UNetConfig(ch_mult=[1, 2], attn_resolutions=[16]).ch_mult == (1, 2)

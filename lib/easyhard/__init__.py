@@ -7,4 +7,10 @@ The library behind the executable textbook. Data flows one way: data models
 (:mod:`easyhard.theory`) sits beside it.
 """
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    #: the package version, written once in ``pyproject.toml``
+    __version__ = version("easyhard")
+except PackageNotFoundError:  # the sources on PYTHONPATH without an install
+    __version__ = "0+unknown"

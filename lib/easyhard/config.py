@@ -18,21 +18,44 @@ from typing import TypeVar
 import numpy as np
 import torch
 
+from easyhard._validation import check_int, check_seed
+
+__all__ = [
+    "SCALES",
+    "SCALE_ENV",
+    "check_scale",
+    "check_seed",
+    "device",
+    "numpy_rng",
+    "preset",
+    "scale",
+    "seed_everything",
+    "set_threads",
+    "torch_generator",
+]
+
 SCALES: tuple[str, ...] = ("ci", "laptop", "paper")
 SCALE_ENV = "EASYHARD_SCALE"
 T = TypeVar("T")
 
 
 def check_scale(value: str) -> str:
-    """Return ``value`` if it names a scale, else raise ``ValueError``."""
-    if value not in SCALES:
+    """Return the scale ``value`` names (case and surrounding blanks ignored), else raise.
+
+    Raises ``TypeError`` for a non-string and ``ValueError`` for an unknown name,
+    so ``"Laptop"`` means what ``EASYHARD_SCALE=Laptop`` means.
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"scale must be one of {SCALES}, got {value!r} of type {type(value).__name__}")
+    name = value.strip().lower()
+    if name not in SCALES:
         raise ValueError(f"scale must be one of {SCALES}, got {value!r}")
-    return value
+    return name
 
 
 def scale() -> str:
-    """The current scale: ``$EASYHARD_SCALE`` (default ``"ci"``)."""
-    value = os.environ.get(SCALE_ENV, "ci").strip().lower()
+    """The current scale: ``$EASYHARD_SCALE`` (default ``"ci"``, also when set but empty)."""
+    value = os.environ.get(SCALE_ENV, "").strip().lower() or "ci"
     if value not in SCALES:
         raise ValueError(
             f"environment variable {SCALE_ENV} must be one of {SCALES}, got {value!r}"
@@ -61,9 +84,7 @@ def device() -> torch.device:
 
 def set_threads(n: int) -> None:
     """Use ``n`` CPU threads in torch (one is often fastest under load on two cores)."""
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"n (threads) must be an integer >= 1, got {n!r}")
-    torch.set_num_threads(n)
+    torch.set_num_threads(check_int(n, "n (threads)", lo=1, hi=max(os.cpu_count() or 1, 1) * 8))
 
 
 def seed_everything(seed: int) -> None:
@@ -72,13 +93,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-
-
-def check_seed(seed: int) -> int:
-    """Return ``seed`` if it is a non-negative integer, else raise ``ValueError``."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
 
 
 def torch_generator(seed: int, device: torch.device | str | None = None) -> torch.Generator:

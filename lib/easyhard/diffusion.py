@@ -11,16 +11,19 @@ import math
 
 import torch
 
+from easyhard._validation import check_int, check_scalar
+
+#: the most diffusion steps a schedule may have (a size guard, far above DDPM's 1000)
+T_MAX = 10**6
+
 
 def check_noise_level(a: float) -> float:
-    """Return ``a`` as a float if ``0 < a < 1`` (and finite), else raise ``ValueError``."""
-    try:
-        value = float(a)
-    except (TypeError, ValueError):
-        raise TypeError(f"a (signal coefficient) must be a number, got {a!r}") from None
-    if not math.isfinite(value) or not 0.0 < value < 1.0:
-        raise ValueError(f"a (signal coefficient) must lie in (0, 1), got {a!r}")
-    return value
+    """Return ``a`` as a float if it is a real number in (0, 1), else raise.
+
+    ``TypeError`` for a non-number (bools and strings included), ``ValueError``
+    outside (0, 1) or for NaN.
+    """
+    return check_scalar(a, "a (signal coefficient)", lo=0.0, hi=1.0, closed="neither")
 
 
 def vp_coefficients(a: float) -> tuple[float, float]:
@@ -31,9 +34,10 @@ def vp_coefficients(a: float) -> tuple[float, float]:
 
 def ddpm_alpha_bar(T: int = 1000, beta_start: float = 1e-4, beta_end: float = 0.02) -> torch.Tensor:
     """``abar_t`` for t = 1..T (entry t-1) of the linear DDPM schedule, float64."""
-    if not isinstance(T, int) or T < 1:
-        raise ValueError(f"T (number of diffusion steps) must be an integer >= 1, got {T!r}")
-    if not 0.0 < beta_start <= beta_end < 1.0:
+    T = check_int(T, "T (number of diffusion steps)", lo=1, hi=T_MAX)
+    beta_start = check_scalar(beta_start, "beta_start", lo=0.0, hi=1.0, closed="neither")
+    beta_end = check_scalar(beta_end, "beta_end", lo=0.0, hi=1.0, closed="neither")
+    if not beta_start <= beta_end:
         raise ValueError(
             f"betas must satisfy 0 < beta_start <= beta_end < 1, got {beta_start}, {beta_end}"
         )
@@ -46,5 +50,7 @@ def noise(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Corrupt ``x0``: return ``(x_t, xi)`` with ``x_t = a x0 + s xi``."""
     a, s = vp_coefficients(a)
+    if not isinstance(x0, torch.Tensor) or not x0.is_floating_point():
+        raise TypeError(f"x0 must be a floating-point torch tensor, got {type(x0).__name__}")
     xi = torch.randn(x0.shape, generator=generator, dtype=x0.dtype, device=x0.device)
     return a * x0 + s * xi, xi

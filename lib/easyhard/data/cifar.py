@@ -28,13 +28,16 @@ import io
 import os
 import socket
 import tarfile
+import warnings
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from easyhard.results import cache_dir
+from easyhard._validation import ArgumentTypeError, check_choice
+from easyhard.paths import cache_dir, remove_stale_temps
 
 CLASSES: tuple[str, ...] = (
     "airplane", "automobile", "bird", "cat", "deer",
@@ -52,7 +55,7 @@ DEFAULT_ARCHIVE = _REPO_ROOT.parent / "shared" / "data" / "cifar10-jpeg.tar.gz"
 HOW_TO_GET = (
     "CIFAR-10 not found. Either (a) let torchvision download it (needs internet): "
     "load_cifar10(source='download'), stored under root (default $EASYHARD_CIFAR_ROOT or "
-    "<cache>/torchvision, <cache> = easyhard.results.cache_dir()); or (b) point $EASYHARD_CIFAR_ARCHIVE (or archive=...) at a "
+    "<cache>/torchvision, <cache> = easyhard.paths.cache_dir()); or (b) point $EASYHARD_CIFAR_ARCHIVE (or archive=...) at a "
     ".tar/.tar.gz of images in train/<class>/*.jpg, test/<class>/*.jpg layout, e.g. an "
     "offline JPEG copy of CIFAR-10."
 )
@@ -74,6 +77,7 @@ class Cifar10:
     lossy: bool
 
     def __len__(self) -> int:
+        """The number of images."""
         return int(self.pixels.shape[0])
 
     @property
@@ -92,12 +96,27 @@ class Cifar10:
             p = p.to(device)
         return p.to(torch.float32).div_(127.5).sub_(1.0)
 
+    def fingerprint(self) -> str:
+        """SHA-256 (first 16 hex digits) of the pixels and labels: the identity of the data.
+
+        Two subsets of one split with the same size (cats and dogs) differ here,
+        and so does a changed archive behind the same path.
+        """
+        digest = hashlib.sha256()
+        for t in (self.pixels, self.labels):
+            arr = np.ascontiguousarray(t.detach().cpu().numpy())
+            digest.update(f"{arr.dtype}{arr.shape}".encode())
+            digest.update(arr.data)
+        return digest.hexdigest()[:16]
+
 
 def _check(split: str, source: str) -> None:
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    if source not in SOURCES:
-        raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
+    check_choice(split, "split", SPLITS)
+    check_choice(source, "source", SOURCES)
+
+
+class CorruptArchiveError(ValueError):
+    """A CIFAR-10 archive that cannot be read as a tar of images."""
 
 
 def _torchvision_root(root: str | Path | None) -> Path:
@@ -108,7 +127,13 @@ def _torchvision_root(root: str | Path | None) -> Path:
 
 
 def _from_torchvision(split: str, root: Path, download: bool) -> Cifar10:
-    from torchvision.datasets import CIFAR10
+    try:
+        from torchvision.datasets import CIFAR10
+    except ImportError as err:
+        raise ModuleNotFoundError(
+            "torchvision is not installed (it is the optional 'vision' extra: "
+            "pip install 'easyhard[vision]'); use source='archive' instead"
+        ) from err
 
     previous = socket.getdefaulttimeout()
     socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
@@ -121,9 +146,20 @@ def _from_torchvision(split: str, root: Path, download: bool) -> Cifar10:
     return Cifar10(pixels, labels, split, "torchvision", str(root), lossy=False)
 
 
-def _archive_candidates(archive: str | Path | None) -> list[Path]:
-    paths = [archive, os.environ.get(ARCHIVE_ENV), DEFAULT_ARCHIVE]
-    return [Path(p) for p in paths if p]
+def _archive_candidate(archive: str | Path | None) -> tuple[Path, str | None]:
+    """The archive to read and how it was named (None for the default location).
+
+    An archive named by the argument or by ``$EASYHARD_CIFAR_ARCHIVE`` is the
+    only candidate: if it is missing, that is an error, never a fall-through.
+    """
+    if archive is not None:
+        if not isinstance(archive, (str, os.PathLike)) or not str(archive):
+            raise TypeError(f"archive must be a path, got {archive!r}")
+        return Path(archive), "archive="
+    env = os.environ.get(ARCHIVE_ENV, "").strip()
+    if env:
+        return Path(env), f"${ARCHIVE_ENV}"
+    return DEFAULT_ARCHIVE, None
 
 
 def _decode_archive(path: Path, split: str) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -132,24 +168,35 @@ def _decode_archive(path: Path, split: str) -> tuple[np.ndarray, np.ndarray, boo
 
     found: list[tuple[int, str, bytes]] = []
     lossy = False
-    with tarfile.open(path, "r:*") as tar:
-        for member in tar:
-            if not member.isfile():
-                continue
-            parts = Path(member.name).parts
-            if len(parts) < 3 or parts[-3] != split or parts[-2] not in CLASSES:
-                continue
-            data = tar.extractfile(member)
-            if data is None:
-                continue
-            lossy |= parts[-1].lower().endswith((".jpg", ".jpeg"))
-            found.append((CLASSES.index(parts[-2]), parts[-1], data.read()))
+    try:
+        with tarfile.open(path, "r:*") as tar:
+            for member in tar:
+                if not member.isfile():
+                    continue
+                parts = Path(member.name).parts
+                if len(parts) < 3 or parts[-3] != split or parts[-2] not in CLASSES:
+                    continue
+                data = tar.extractfile(member)
+                if data is None:
+                    continue
+                lossy |= parts[-1].lower().endswith((".jpg", ".jpeg"))
+                found.append((CLASSES.index(parts[-2]), f"{parts[-2]}/{parts[-1]}", data.read()))
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as err:
+        raise CorruptArchiveError(
+            f"archive {path} cannot be read as a .tar/.tar.gz ({type(err).__name__}: {err}); "
+            "it may be truncated or not an archive: download or copy it again"
+        ) from err
     if not found:
         raise FileNotFoundError(f"archive {path} holds no images under {split}/<class>/")
     found.sort(key=lambda item: (item[0], item[1]))
     pixels = np.empty((len(found), 32, 32, 3), dtype=np.uint8)
     for i, (_, name, raw) in enumerate(found):
-        img = Image.open(io.BytesIO(raw)).convert("RGB")
+        try:
+            img = Image.open(io.BytesIO(raw)).convert("RGB")
+        except (OSError, ValueError) as err:
+            raise CorruptArchiveError(
+                f"member {split}/{name} of archive {path} is not a readable image ({err})"
+            ) from err
         if img.size != (32, 32):
             raise ValueError(f"image {split}/{name} in {path} is {img.size}, expected (32, 32)")
         pixels[i] = np.asarray(img)
@@ -157,23 +204,66 @@ def _decode_archive(path: Path, split: str) -> tuple[np.ndarray, np.ndarray, boo
     return pixels.transpose(0, 3, 1, 2).copy(), labels, lossy
 
 
+def _read_cache(files: dict[str, Path]) -> tuple[np.ndarray, np.ndarray, bool] | None:
+    """The decoded split from its ``.npy`` cache, or None (with a warning) if it is damaged."""
+    try:
+        pixels, labels = np.load(files["pixels"]), np.load(files["labels"])
+        lossy = bool(np.load(files["lossy"]))
+    except (OSError, ValueError, EOFError) as err:
+        warnings.warn(
+            f"decoded CIFAR-10 cache {files['pixels'].parent} is damaged ({err}); decoding again",
+            stacklevel=3,
+        )
+        return None
+    n = len(labels)
+    if pixels.shape != (n, 3, 32, 32) or pixels.dtype != np.uint8 or labels.ndim != 1:
+        warnings.warn(
+            f"decoded CIFAR-10 cache {files['pixels'].parent} holds pixels {pixels.shape} and "
+            f"labels {labels.shape}; decoding again",
+            stacklevel=3,
+        )
+        return None
+    return pixels, labels, lossy
+
+
+def _write_cache(folder: Path, split: str, files: dict[str, Path], values: dict[str, np.ndarray]) -> None:
+    """Write the decoded split (temp + rename); warn and go on if the cache is not writable."""
+    tmps = []
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(folder, f".{split}_*.npy")
+        for name, value in values.items():
+            tmp = folder / f".{split}_{name}.{os.getpid()}.npy"
+            tmps.append(tmp)
+            np.save(tmp, value)
+        for name, tmp in zip(values, tmps, strict=True):
+            tmp.replace(files[name])
+    except OSError as err:
+        warnings.warn(
+            f"cannot cache the decoded CIFAR-10 split in {folder} ({err}); the next call decodes "
+            "it again (set $EASYHARD_CACHE_DIR to a writable folder)",
+            stacklevel=3,
+        )
+    finally:
+        for tmp in tmps:
+            tmp.unlink(missing_ok=True)
+
+
 def _from_archive(path: Path, split: str) -> Cifar10:
-    """Load ``split`` from an archive, via a ``.npy`` cache keyed by the archive's
-    name, size and modification time."""
+    """Load ``split`` from an archive.
+
+    Through a ``.npy`` cache keyed by the archive's name, size and modification time.
+    """
     stat = path.stat()
     key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode())
     folder = cache_dir() / "cifar10" / f"{path.name}-{key.hexdigest()[:12]}"
     files = {k: folder / f"{split}_{k}.npy" for k in ("pixels", "labels", "lossy")}
-    if all(f.exists() for f in files.values()):
-        pixels, labels = np.load(files["pixels"]), np.load(files["labels"])
-        lossy = bool(np.load(files["lossy"]))
+    hit = _read_cache(files) if all(f.exists() for f in files.values()) else None
+    if hit is not None:
+        pixels, labels, lossy = hit
     else:
         pixels, labels, lossy = _decode_archive(path, split)
-        folder.mkdir(parents=True, exist_ok=True)
-        for name, value in (("pixels", pixels), ("labels", labels), ("lossy", np.array(lossy))):
-            tmp = folder / f".{split}_{name}.{os.getpid()}.npy"
-            np.save(tmp, value)
-            tmp.replace(files[name])
+        _write_cache(folder, split, files, {"pixels": pixels, "labels": labels, "lossy": np.array(lossy)})
     return Cifar10(
         torch.from_numpy(pixels), torch.from_numpy(labels), split, "archive", str(path), lossy
     )
@@ -191,24 +281,44 @@ def load_cifar10(
 
     ``source``: ``"auto"``, ``"torchvision"`` (on disk only), ``"archive"`` or
     ``"download"``. ``download=False`` keeps ``"auto"`` off the network.
+    An archive named by ``archive=`` or ``$EASYHARD_CIFAR_ARCHIVE`` that is
+    missing raises ``FileNotFoundError`` (no other archive is tried); a damaged
+    one raises :class:`CorruptArchiveError` naming it. Without torchvision
+    (the optional ``vision`` extra), ``"auto"`` goes straight to the archive.
     Raises ``FileNotFoundError`` with instructions when no source is available.
     """
     _check(split, source)
+    if not isinstance(download, (bool, np.bool_)):
+        raise ArgumentTypeError(f"download must be True or False, got {download!r}")
     tv_root = _torchvision_root(root)
     tried: list[str] = []
     if source in ("auto", "torchvision"):
         try:
             return _from_torchvision(split, tv_root, download=False)
+        except ModuleNotFoundError:
+            if source == "torchvision":
+                raise
+            tried.append("torchvision: not installed")
         except RuntimeError:
             tried.append(f"torchvision copy under {tv_root}: not found")
     if source in ("auto", "archive"):
-        for path in _archive_candidates(archive):
-            if path.is_file():
-                return _from_archive(path, split)
-            tried.append(f"archive {path}: not found")
+        path, named_by = _archive_candidate(archive)
+        if path.is_file():
+            return _from_archive(path, split)
+        if named_by is not None:
+            what = "is a folder, not a file" if path.is_dir() else "does not exist"
+            raise FileNotFoundError(
+                f"the CIFAR-10 archive {path} named by {named_by} {what}; fix the path, or leave "
+                f"it unset to use the other sources. " + HOW_TO_GET
+            )
+        tried.append(f"archive {path}: not found")
     if source == "download" or (source == "auto" and download):
         try:
             return _from_torchvision(split, tv_root, download=True)
+        except ModuleNotFoundError:
+            if source == "download":
+                raise
+            tried.append("download: torchvision not installed")
         except (OSError, RuntimeError) as err:
             tried.append(f"download to {tv_root}: failed ({err})")
     raise FileNotFoundError(HOW_TO_GET + " Tried: " + "; ".join(tried) + ".")

@@ -18,24 +18,48 @@ them); non-linear denoisers can beat it on non-Gaussian data. Sigma is eigendeco
 
 from __future__ import annotations
 
-import math
-
 import torch
 
-from easyhard.diffusion import vp_coefficients
+from easyhard._validation import check_int, check_scalar
+from easyhard.diffusion import check_noise_level, vp_coefficients
+
+#: the most entries one call may allocate (a size guard: 2**31 float32 values are 8 GB)
+MAX_ELEMENTS = 2**31
+
+#: relative tolerance of the symmetry, PSD and orthonormality checks
+TOL = 1e-8
+
+
+def _as_real_tensor(x: object, name: str) -> torch.Tensor:
+    """``x`` as a float64 CPU tensor; complex values are refused, not silently dropped."""
+    t = torch.as_tensor(x)
+    if t.is_complex():
+        raise TypeError(f"{name} must be real, got dtype {t.dtype}")
+    if t.dtype == torch.bool:
+        raise TypeError(f"{name} must hold numbers, got dtype {t.dtype}")
+    return t.to(torch.float64).cpu()
+
+
+def _check_generator(generator: object) -> None:
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
 
 
 class GaussianSurrogate:
     """N(mean, cov), stored in float64 with the eigendecomposition of cov."""
 
     def __init__(self, mean: torch.Tensor, cov: torch.Tensor) -> None:
-        mean = torch.as_tensor(mean, dtype=torch.float64).cpu()
-        cov = torch.as_tensor(cov, dtype=torch.float64).cpu()
-        d = mean.shape[0]
-        if mean.ndim != 1 or cov.shape != (d, d):
-            raise ValueError(f"mean must be (d,) and cov (d, d), got {tuple(mean.shape)}, {tuple(cov.shape)}")
+        mean = _as_real_tensor(mean, "mean")
+        cov = _as_real_tensor(cov, "cov")
+        if mean.ndim != 1 or mean.shape[0] < 1 or cov.shape != (mean.shape[0],) * 2:
+            raise ValueError(
+                f"mean must be (d,) with d >= 1 and cov (d, d), got {tuple(mean.shape)}, {tuple(cov.shape)}"
+            )
         if not (torch.isfinite(mean).all() and torch.isfinite(cov).all()):
             raise ValueError("mean and cov must be finite")
+        asym = float((cov - cov.T).abs().max())
+        if asym > TOL * max(1.0, float(cov.abs().max())):
+            raise ValueError(f"cov must be symmetric, max |cov - cov^T| = {asym:.3g}")
         self.mean = mean
         self.cov = 0.5 * (cov + cov.T)
         eigvals, self.eigvecs = torch.linalg.eigh(self.cov)
@@ -46,17 +70,22 @@ class GaussianSurrogate:
 
     @property
     def d(self) -> int:
+        """The dimension."""
         return self.mean.shape[0]
 
     @classmethod
     def fit(cls, x: torch.Tensor, ridge: float = 0.0) -> GaussianSurrogate:
-        """Fit mean and full covariance (divisor n - 1) of x (n, d), plus ``ridge`` * I."""
-        x = torch.as_tensor(x)
-        if x.ndim != 2 or x.shape[0] < 2:
-            raise ValueError(f"x must have shape (n, d) with n >= 2, got {tuple(x.shape)}")
-        if not math.isfinite(ridge) or ridge < 0:
-            raise ValueError(f"ridge must be a finite number >= 0, got {ridge!r}")
-        x = x.reshape(x.shape[0], -1).to(torch.float64)
+        """Fit mean and full covariance (divisor n - 1) of x (n, d), plus ``ridge`` * I.
+
+        Samples of more than one axis, (n, ...), such as images, are flattened.
+        """
+        ridge = check_scalar(ridge, "ridge", lo=0.0)
+        x = _as_real_tensor(x, "x")
+        if x.ndim < 2 or x.shape[0] < 2 or x[0].numel() < 1:
+            raise ValueError(f"x must have shape (n, d) with n >= 2 and d >= 1, got {tuple(x.shape)}")
+        x = x.reshape(x.shape[0], -1)
+        if not torch.isfinite(x).all():
+            raise ValueError("x must be finite")
         mean = x.mean(0)
         centred = x - mean
         cov = centred.T @ centred / (x.shape[0] - 1)
@@ -66,14 +95,35 @@ class GaussianSurrogate:
     def from_eigh(
         cls, mean: torch.Tensor, eigvals: torch.Tensor, eigvecs: torch.Tensor
     ) -> GaussianSurrogate:
-        """Rebuild from a stored eigendecomposition Sigma = V diag(lambda) V^T (no new eigh)."""
+        """Rebuild from a stored eigendecomposition Sigma = V diag(lambda) V^T (no new eigh).
+
+        The eigenvalues must be finite and non-negative (rounding-size negative
+        ones are set to 0) and V orthonormal; this is checked on four random
+        probes, V^T V G = G for a fixed Gaussian G (d, 4), in O(d^2).
+        """
+        mean = _as_real_tensor(mean, "mean")
+        eigvals = _as_real_tensor(eigvals, "eigvals")
+        eigvecs = _as_real_tensor(eigvecs, "eigvecs")
+        if mean.ndim != 1 or mean.shape[0] < 1:
+            raise ValueError(f"mean must be (d,) with d >= 1, got {tuple(mean.shape)}")
+        d = mean.shape[0]
+        if eigvals.shape != (d,) or eigvecs.shape != (d, d):
+            raise ValueError(f"eigvals must be ({d},) and eigvecs ({d}, {d}), got "
+                             f"{tuple(eigvals.shape)} and {tuple(eigvecs.shape)}")
+        for name, t in (("mean", mean), ("eigvals", eigvals), ("eigvecs", eigvecs)):
+            if not torch.isfinite(t).all():
+                raise ValueError(f"{name} must be finite")
+        top = max(1.0, float(eigvals.abs().max()))
+        if float(eigvals.min()) < -TOL * top:
+            raise ValueError(f"eigvals must be >= 0, smallest is {float(eigvals.min()):.3g}")
+        probe = torch.randn(d, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+        err = float((eigvecs.T @ (eigvecs @ probe) - probe).abs().max())
+        if err > 1e-6 * float(probe.abs().max()):
+            raise ValueError(f"eigvecs must be orthonormal (V^T V = I), max deviation on probes {err:.3g}")
         obj = cls.__new__(cls)
-        obj.mean = torch.as_tensor(mean, dtype=torch.float64).cpu()
-        obj.eigvals = torch.as_tensor(eigvals, dtype=torch.float64).cpu().clamp_min(0.0)
-        obj.eigvecs = torch.as_tensor(eigvecs, dtype=torch.float64).cpu()
-        d = obj.mean.shape[0]
-        if obj.eigvals.shape != (d,) or obj.eigvecs.shape != (d, d):
-            raise ValueError(f"eigvals must be ({d},) and eigvecs ({d}, {d})")
+        obj.mean = mean
+        obj.eigvals = eigvals.clamp_min(0.0)
+        obj.eigvecs = eigvecs
         obj.cov = (obj.eigvecs * obj.eigvals) @ obj.eigvecs.T
         obj._factor = {}
         return obj
@@ -92,9 +142,9 @@ class GaussianSurrogate:
         device: torch.device | str | None = None,
         dtype: torch.dtype = torch.float32,
     ) -> torch.Tensor:
-        """n samples mu + L g with g ~ N(0, I), shape (n, d)."""
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f"n (number of samples) must be an integer >= 1, got {n!r}")
+        """Draw ``n`` samples mu + L g with g ~ N(0, I), shape (n, d)."""
+        n = check_int(n, "n (number of samples)", lo=1, hi=MAX_ELEMENTS // self.d)
+        _check_generator(generator)
         dev = torch.device(device) if device is not None else (generator.device if generator is not None else torch.device("cpu"))
         g = torch.randn(n, self.d, generator=generator, device=dev, dtype=dtype)
         return self.mean.to(dev, dtype) + g @ self._sqrt_factor(dev, dtype).T
@@ -105,11 +155,24 @@ class GaussianSurrogate:
         return a * self.eigvals / (a * a * self.eigvals + s * s)
 
     def denoise(self, x_t: torch.Tensor, a: float) -> torch.Tensor:
-        """Posterior mean E[x0 | x_t] under the surrogate, for x_t of shape (..., d)."""
+        """Posterior mean E[x0 | x_t] under the surrogate, for x_t of shape (..., d).
+
+        The last axis must be the d coordinates: a (d, n) batch or a flattened
+        one is refused, not reshaped. Numpy arrays are accepted (a tensor comes back).
+        """
+        a = check_noise_level(a)
+        gains = self.wiener_gains(a)
+        x_t = torch.as_tensor(x_t)
+        if x_t.ndim < 1 or x_t.shape[-1] != self.d:
+            raise ValueError(f"x_t must have shape (..., {self.d}), got {tuple(x_t.shape)}")
+        if x_t.is_complex():
+            raise TypeError(f"x_t must be real, got dtype {x_t.dtype}")
+        if not x_t.is_floating_point():
+            x_t = x_t.to(torch.float64)
         shape, dev, dtype = x_t.shape, x_t.device, x_t.dtype
         flat = x_t.reshape(-1, self.d).to(torch.float64).cpu()
         centred = flat - a * self.mean
-        out = self.mean + ((centred @ self.eigvecs) * self.wiener_gains(a)) @ self.eigvecs.T
+        out = self.mean + ((centred @ self.eigvecs) * gains) @ self.eigvecs.T
         return out.to(dev, dtype).reshape(shape)
 
     def mmse(self, a: float) -> float:

@@ -11,13 +11,16 @@ step, :meth:`NeuronDenoiser.project_` puts them back on it (projected SGD).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import torch
 from torch import nn
 
+from easyhard._validation import check_int, check_scalar
 from easyhard.activations import Activation, get_activation
+
+#: the most weight entries (neurons x d) a denoiser may hold (a size guard: 1 GB of float32)
+MAX_WEIGHTS = 2**28
 
 
 class NeuronDenoiser(nn.Module):
@@ -37,13 +40,12 @@ class NeuronDenoiser(nn.Module):
         dtype: torch.dtype = torch.float32,
     ) -> None:
         super().__init__()
-        if isinstance(d, bool) or not isinstance(d, int) or d < 1:
-            raise ValueError(f"d (input dimension) must be an integer >= 1, got {d!r}")
-        if isinstance(neurons, bool) or not isinstance(neurons, int) or neurons < 1:
-            raise ValueError(f"neurons must be an integer >= 1, got {neurons!r}")
-        for name, value in (("c", c), ("A", A)):
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
-                raise ValueError(f"{name} must be a finite real number, got {value!r}")
+        d = check_int(d, "d (input dimension)", lo=1)
+        neurons = check_int(neurons, "neurons", lo=1, hi=max(1, MAX_WEIGHTS // d))
+        c = check_scalar(c, "c (skip coefficient)")
+        A = check_scalar(A, "A (amplitude)")
+        if generator is not None and not isinstance(generator, torch.Generator):
+            raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
         self.activation = get_activation(activation)
         draw_on = generator.device if generator is not None else "cpu"
         w = torch.randn(neurons, d, generator=generator, dtype=dtype, device=draw_on)

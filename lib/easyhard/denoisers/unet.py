@@ -13,7 +13,7 @@ follows as ``x0_hat = (x_t - s_t eps_hat) / a_t`` (book: chapters/cifar_simplici
   levels; middle: block, attention, block; up path: ``num_res_blocks + 1``
   blocks per level on the concatenated skips, nearest upsampling + 3x3 conv.
 
-Presets: ``tiny`` (~1.8M parameters), ``small`` (~7M), ``ddpm`` (35.7M, the
+Presets: ``tiny`` (1.62M parameters), ``small`` (6.47M), ``ddpm`` (35.7M, the
 DDPM CIFAR-10 configuration: width 128, mults (1, 2, 2, 2), 2 blocks, attention
 at 16x16, dropout 0.1).
 """
@@ -26,6 +26,8 @@ from dataclasses import asdict, dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from easyhard._validation import ArgumentTypeError, check_choice, check_int, check_scalar
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,19 @@ class UNetConfig:
     resolution: int = 32
 
     def __post_init__(self) -> None:
+        """Check every field (integers, tuples, ranges) before a network is built."""
+        for name in ("ch", "num_res_blocks", "groups", "in_channels", "resolution"):
+            check_int(getattr(self, name), name, lo=1)
+        for name in ("ch_mult", "attn_resolutions"):
+            value = getattr(self, name)
+            if not isinstance(value, (tuple, list)):
+                raise ArgumentTypeError(f"{name} must be a tuple of integers, got {value!r}")
+            object.__setattr__(self, name, tuple(value))  # frozen: a list from JSON becomes a tuple
+        for m in self.ch_mult:
+            check_int(m, "ch_mult entries", lo=1)
+        for r in self.attn_resolutions:
+            check_int(r, "attn_resolutions entries", lo=1)
+        check_scalar(self.dropout, "dropout", lo=0.0, hi=1.0, closed="left")
         if self.ch < 1 or self.ch % self.groups:
             raise ValueError(f"ch must be a positive multiple of groups={self.groups}, got {self.ch}")
         if not self.ch_mult or min(self.ch_mult) < 1:
@@ -64,7 +79,14 @@ PRESETS: dict[str, UNetConfig] = {
 
 
 def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
-    """Sinusoidal embedding of the integer steps ``t`` (shape (B,)) into (B, dim)."""
+    """Sinusoidal embedding of the integer steps ``t`` (shape (B,)) into (B, dim).
+
+    ``e(t)_j = sin(t w_j)``, ``e(t)_{j + dim/2} = cos(t w_j)``, ``w_j = 10000^{-j / (dim/2 - 1)}``
+    for ``j = 0 .. dim/2 - 1``; ``dim`` must be even and at least 4.
+    """
+    dim = check_int(dim, "dim (embedding width)", lo=4)
+    if dim % 2:
+        raise ValueError(f"dim (embedding width) must be even, got {dim}")
     half = dim // 2
     freqs = torch.exp(-math.log(10000.0) * torch.arange(half, device=t.device) / (half - 1))
     args = t.float()[:, None] * freqs[None]
@@ -87,6 +109,7 @@ class ResBlock(nn.Module):
         self.skip = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
 
     def forward(self, x: torch.Tensor, temb: torch.Tensor) -> torch.Tensor:
+        """Apply the block to ``x`` (B, C_in, H, W) with time embedding ``temb`` (B, 4C)."""
         h = self.conv1(F.silu(self.norm1(x)))
         h = h + self.temb(F.silu(temb))[:, :, None, None]
         h = self.conv2(self.dropout(F.silu(self.norm2(h))))
@@ -105,6 +128,7 @@ class Attention(nn.Module):
         nn.init.zeros_(self.proj.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Add attention over the H W positions of ``x`` (B, C, H, W) to ``x``."""
         b, c, h, w = x.shape
         q, k, v = self.qkv(self.norm(x)).reshape(b, 3, c, h * w).transpose(2, 3).unbind(1)
         out = F.scaled_dot_product_attention(q[:, None], k[:, None], v[:, None])[:, 0]
@@ -155,6 +179,7 @@ class UNet(nn.Module):
         nn.init.zeros_(self.conv_out.bias)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """Predict the noise eps of ``x`` (B, 3, H, W) at integer steps ``t`` (B,)."""
         temb = self.temb(timestep_embedding(t, self.config.ch))
         h = self.conv_in(x)
         hs = [h]
@@ -179,8 +204,7 @@ class UNet(nn.Module):
 
 def unet(preset: str = "tiny", **overrides: object) -> UNet:
     """A :class:`UNet` from a preset name (``tiny``, ``small``, ``ddpm``) with field overrides."""
-    if preset not in PRESETS:
-        raise ValueError(f"preset must be one of {tuple(PRESETS)}, got {preset!r}")
+    check_choice(preset, "preset", tuple(PRESETS))
     return UNet(UNetConfig(**{**asdict(PRESETS[preset]), **overrides}))
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from easyhard.activations import Activation, get_activation
-from easyhard.theory.hermite import hermite_coefficients
+from easyhard.theory.hermite import check_kmax, hermite_coefficients
 from easyhard.theory.landscape import MCMLike, coupled_nodes, hermite_moments
 
 ZERO_TOL = 1e-10  # |g_k| and |data factor| below this (relative to the largest) count as zero
@@ -101,6 +101,13 @@ def information_exponent(
     entry; with j = 1 the quadratic form of the loss at alpha = 0 has a top
     direction tilted from u towards v instead (book: ``box-conditional-exponent``).
     """
+    missing = [k for k in ("beta_m", "beta_u", "beta_v", "p_corr", "law") if not hasattr(model, k)]
+    if missing:
+        raise TypeError(
+            f"model must be a MixedCumulantModel (or have beta_m, beta_u, beta_v, p_corr, law), "
+            f"got {type(model).__name__} without {missing}"
+        )
+    kmax = check_kmax(kmax)
     act = get_activation(activation)
     g = hermite_coefficients(act, a, c, A, kmax)
     orders = list(range(1, kmax + 1))
@@ -118,6 +125,11 @@ def information_exponent(
 
 def _mixed(model: MCMLike, g: np.ndarray, kmax: int) -> SpikeExponent:
     """Leading term g_{j+1} (j + 1) b beta_u^{j/2} E[lam^j nu] alpha_u^j alpha_v of the loss."""
+    if kmax < 2:
+        return SpikeExponent(
+            None, 0, 0.0, 0.0, False,
+            "mixed alpha_u^j alpha_v: its lowest order is 2; kmax = 1 searches no order >= 2",
+        )
     lam, nu, w = coupled_nodes(model.law)
     b = math.sqrt(model.beta_v / (1.0 + model.beta_v))
     factors = np.zeros(kmax + 1)  # indexed by k = j + 1

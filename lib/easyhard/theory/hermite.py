@@ -19,21 +19,25 @@ import numpy as np
 from numpy.polynomial.hermite_e import hermevander
 from numpy.typing import ArrayLike
 
+from easyhard._validation import check_int, check_scalar
 from easyhard.activations import Activation, get_activation
 from easyhard.diffusion import vp_coefficients
 from easyhard.theory.quadrature import shifted_normal_rule
+
+#: the highest Hermite order computed (k! overflows a float at k = 171; a size guard)
+KMAX = 150
 
 
 def check_scalars(a: float, c: float | None, A: float) -> tuple[float, float, float, float]:
     """Validate the noise level and the denoiser's scalars; return ``(a, s, c, A)`` (c = a if None)."""
     a, s = vp_coefficients(a)
-    c = a if c is None else c
-    for name, value in (("c", c), ("A", A)):
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-            raise TypeError(f"{name} must be a real number, got {value!r}")
-        if not math.isfinite(value):
-            raise ValueError(f"{name} must be finite, got {value!r}")
-    return a, s, float(c), float(A)
+    c = a if c is None else check_scalar(c, "c (skip coefficient)")
+    return a, s, float(c), check_scalar(A, "A (amplitude)")
+
+
+def check_kmax(kmax: int) -> int:
+    """Return ``kmax`` as an int if it is an integer in ``[1, KMAX]``, else raise."""
+    return check_int(kmax, "kmax (highest Hermite order)", lo=1, hi=KMAX)
 
 
 def smoothed_G(
@@ -117,8 +121,13 @@ def hermite_coefficients(
     (the S_{k-1} term is absent for k = 0). With c = a this is
     g_k = A^2 a^k S2_k - 2 A s^2 a^{k-1} S_{k-1}. Cached: repeated calls are free.
     """
-    if isinstance(kmax, bool) or not isinstance(kmax, (int, np.integer)) or kmax < 1:
-        raise ValueError(f"kmax (highest Hermite order) must be an integer >= 1, got {kmax!r}")
+    kmax = check_kmax(kmax)
     act = get_activation(activation)
     a, s, c, A = check_scalars(a, c, A)
-    return np.array(_coefficients(act, a, s, c, A, int(kmax)))
+    g = np.array(_coefficients(act, a, s, c, A, kmax))
+    if not np.all(np.isfinite(g)):
+        raise ValueError(
+            f"the Hermite coefficients of {act.name!r} at a = {a}, c = {c}, A = {A} are not finite "
+            "(an activation returning NaN or inf, or c, A too large)"
+        )
+    return g

@@ -17,8 +17,12 @@ from functools import lru_cache
 import numpy as np
 from numpy.polynomial.legendre import leggauss
 
+from easyhard._validation import check_int
+
 WIDTH = 10.0
 NODES = 64
+#: the most Gauss-Legendre nodes per panel (a size guard; 64 is exact to rounding here)
+MAX_NODES = 4096
 
 
 @lru_cache(maxsize=8)
@@ -36,8 +40,11 @@ def normal_rule(breaks: Sequence[float] = (0.0,), n: int = NODES) -> tuple[np.nd
     ``n`` Gauss-Legendre nodes per panel; a function with jumps or kinks at the
     breaks (e.g. nu = sign(lam)) is integrated as accurately as a smooth one.
     """
-    t, wt = _legendre(n)
-    edges = np.unique(np.clip(np.concatenate([[-WIDTH], np.asarray(breaks, float), [WIDTH]]), -WIDTH, WIDTH))
+    t, wt = _legendre(check_int(n, "n (nodes per panel)", lo=1, hi=MAX_NODES))
+    breaks = np.asarray(breaks, float)
+    if breaks.ndim > 1 or not np.all(np.isfinite(breaks)):
+        raise ValueError(f"breaks must be a finite sequence of numbers, got {breaks!r}")
+    edges = np.unique(np.clip(np.concatenate([[-WIDTH], breaks, [WIDTH]]), -WIDTH, WIDTH))
     lo, hi = edges[:-1, None], edges[1:, None]
     y = 0.5 * (lo + hi) + 0.5 * (hi - lo) * t
     w = 0.5 * (hi - lo) * wt * _phi(y)
@@ -53,7 +60,9 @@ def shifted_normal_rule(
     ``E[f(q, Y)] ~ sum(w * f(q, y), -1)``.
     """
     mean, sd = np.broadcast_arrays(np.asarray(mean, float), np.asarray(sd, float))
-    t, wt = _legendre(n)
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(sd)) and np.all(sd > 0)):
+        raise ValueError("mean must be finite and sd finite and > 0")
+    t, wt = _legendre(check_int(n, "n (nodes per panel)", lo=1, hi=MAX_NODES))
     y0 = np.clip(-mean / sd, -WIDTH, WIDTH)[..., None]
     left = 0.5 * (y0 - WIDTH) + 0.5 * (y0 + WIDTH) * t
     right = 0.5 * (y0 + WIDTH) + 0.5 * (WIDTH - y0) * t
