@@ -20,10 +20,13 @@ __all__ = ["RESULT_NAME", "TrainConfig", "cached_run", "run", "saved_run", "trai
 
 
 def run(cfg: TrainConfig, *, run_dir: str | Path | None = None, progress: bool = True,
-        root: str | Path | None = None) -> results.Result:
-    """Train ``cfg`` and save its result (``data/results/`` unless ``root``)."""
+        root: str | Path | None = None) -> results.Result | None:
+    """Train ``cfg`` and save its result (``data/results/`` unless ``root``); under
+    ``torchrun`` rank 0 saves and returns it, the other ranks return None."""
     tic = time.perf_counter()
     arrays = train(cfg, run_dir=run_dir, progress=progress)
+    if arrays is None:  # a rank other than 0 under torchrun
+        return None
     results.save(RESULT_NAME, cfg, arrays, wall_time=time.perf_counter() - tic, root=root)
     return results.load(RESULT_NAME, cfg, root=root)
 
