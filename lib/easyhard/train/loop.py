@@ -90,6 +90,25 @@ def draw_batch(
     return x_t, t, eps
 
 
+def sgd_step(
+    cfg: TrainConfig, step_fn: torch.nn.Module, opt: torch.optim.Optimizer,
+    params: list[torch.Tensor], ema: list[torch.Tensor], step: int,
+    batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+) -> torch.Tensor:
+    """One Adam step on ``batch = (x_t, t, eps)`` with gradient clipping, then the EMA update;
+    returns the (detached, on-device) loss without waiting for it."""
+    x_t, t, eps = batch
+    with autocast(cfg, x_t.device):
+        loss = (step_fn(x_t, t).float() - eps).pow(2).mean()
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip, foreach=True)
+    opt.step()
+    with torch.no_grad():
+        torch._foreach_lerp_(ema, params, 1.0 - ema_decay_at(cfg, step))
+    return loss.detach()
+
+
 def _history_keys(cfg: TrainConfig) -> tuple[str, ...]:
     ema = tuple(f"ema_{k}" for k in SUMMARY_KEYS) if cfg.eval_ema else ()
     return (*SUMMARY_KEYS, *ema, *PER_IMAGE_KEYS, "examples", "train_loss")
@@ -224,16 +243,8 @@ def train(
         record(0)
     model.train()
     for step in range(start + 1, cfg.steps + 1):
-        x_t, t, eps = draw_batch(cfg, gen, shard, abar, pixels, sur)
-        with autocast(cfg, dev):
-            loss = (step_fn(x_t, t).float() - eps).pow(2).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip, foreach=True)
-        opt.step()
-        with torch.no_grad():
-            torch._foreach_lerp_(ema, params, 1.0 - ema_decay_at(cfg, step))
-        losses[step - 1] = loss.detach()
+        losses[step - 1] = sgd_step(cfg, step_fn, opt, params, ema, step,
+                                    draw_batch(cfg, gen, shard, abar, pixels, sur))
         bar.update(1)
         log = step in at_eval or step % cfg.checkpoint_every == 0 or step == stop_at
         if log:  # the only host synchronisation of the loop
