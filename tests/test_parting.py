@@ -7,6 +7,7 @@ import pytest
 
 from easyhard.train.evaluation import parting_step
 from easyhard.train.parting import (
+    early_agreement,
     excess_gap,
     grows_with_t,
     halfway_step,
@@ -125,3 +126,36 @@ def test_bad_input(pair):
         refinetti(real, ctrl, z=0.0)
     with pytest.raises(ValueError, match="fraction"):
         halfway_step(real, 0, fraction=1.5)
+
+
+def test_early_agreement_of_one_run(pair):
+    real, _ = pair
+    a = early_agreement(real)
+    assert a.halfway_step == (8, 8) and a.holds(z=4) and "| 100 | 8 |" in a.table()
+    late = early_agreement(real, fraction=0.99)  # at t = 100 the real net parts (step 16) first
+    assert late.max_z[0] > 4 and not late.holds(z=4)
+
+
+def test_saved_pairs_and_figures(tmp_path, pair):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from easyhard import results
+    from easyhard.plotting import parting as pplot
+    from easyhard.train import RESULT_NAME, saved_pairs
+
+    real, ctrl = pair
+    for seed in (1, 0):
+        for data, arrays in (("real", real), ("surrogate", ctrl)):
+            results.save(RESULT_NAME, {"scale": "laptop", "data": data, "seed": seed}, arrays, root=tmp_path)
+    results.save(RESULT_NAME, {"scale": "laptop", "data": "real", "seed": 2}, real, root=tmp_path)  # no control
+    pairs = saved_pairs("laptop", root=tmp_path)
+    assert [(r.config["seed"], c.config["data"]) for r, c in pairs] == [(0, "surrogate"), (1, "surrogate")]
+    fig, axes = plt.subplots(2, 2)
+    arrays = [(r.arrays, c.arrays) for r, c in pairs]
+    pplot.excess(axes[0], arrays)
+    pplot.comparison(axes[1], arrays)
+    assert len(axes[0][0].lines) == 2 * len(pairs) + 2  # two curves per pair, threshold and zero
+    plt.close(fig)

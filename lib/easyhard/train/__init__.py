@@ -16,7 +16,8 @@ from easyhard.train.loop import train
 
 RESULT_NAME = "cifar_unet"
 
-__all__ = ["RESULT_NAME", "TrainConfig", "cached_run", "run", "saved_run", "train", "train_config"]
+__all__ = ["RESULT_NAME", "TrainConfig", "cached_run", "run", "saved_pairs", "saved_run", "train",
+           "train_config"]
 
 
 def run(cfg: TrainConfig, *, run_dir: str | Path | None = None, progress: bool = True,
@@ -50,3 +51,17 @@ def saved_run(scale_name: str, data: str) -> results.Result | None:
         if found.config.get("scale") == scale_name and found.config.get("data") == data:
             return found
     return None
+
+
+def saved_pairs(scale_name: str, root: str | Path | None = None) -> list[tuple[results.Result, results.Result]]:
+    """The saved runs at ``scale_name`` on real data that have a saved control (the same
+    config but ``data="surrogate"``), one pair per seed (the newest), sorted by seed."""
+    pairs: dict[int, tuple[results.Result, results.Result]] = {}
+    for found in results.find(RESULT_NAME, root=root):  # newest first
+        cfg = found.config
+        if cfg.get("scale") != scale_name or cfg.get("data") != "real" or cfg["seed"] in pairs:
+            continue
+        control = results.load(RESULT_NAME, {**cfg, "data": "surrogate"}, root=root)
+        if control is not None:
+            pairs[cfg["seed"]] = (found, control)
+    return [pairs[s] for s in sorted(pairs)]

@@ -175,8 +175,50 @@ def halfway_step(run: Arrays, j: int, fraction: float = 0.5, weights: str = "raw
     return int(run["steps"][hits[0]]) if hits.size else None
 
 
-def parting(real_run: Arrays, control_run: Arrays, *, z: float = 4.0, agree_z: float = 3.0,
-            fraction: float = 0.5, weights: str = "raw") -> Parting:
+@dataclass(frozen=True)
+class Agreement:
+    """How well one net's real and surrogate losses agree before its real-image loss
+    has fallen ``fraction`` of the way to the Wiener floor, per noise level.
+
+    ``halfway_step[j]``: the first step at which it has (None: not within the run);
+    ``max_z[j]``: the largest ``|L_sur - L_real| / se_diff`` over the evaluations before
+    that step (all steps when it never falls that far).
+    """
+
+    eval_t: tuple[int, ...]
+    halfway_step: tuple[int | None, ...]
+    max_z: tuple[float, ...]
+    fraction: float
+
+    def holds(self, z: float = 3.0) -> bool:
+        """Whether the losses agree within ``z`` paired SE before the half-way step at every t."""
+        return all(m <= z for m in self.max_z)
+
+    def table(self) -> str:
+        """A Markdown table, one row per noise level."""
+        rows = [f"| t | loss {self.fraction:.0%} of the way to the floor at | max abs(gap)/SE before then |",
+                "|---|---|---|"]
+        rows += [f"| {t} | {h if h is not None else 'not within the run'} | {m:.1f} |"
+                 for t, h, m in zip(self.eval_t, self.halfway_step, self.max_z, strict=True)]
+        return "\n".join(rows)
+
+
+def early_agreement(run: Arrays, fraction: float = 0.5, weights: str = "raw") -> Agreement:
+    """:class:`Agreement` of one run (no control needed)."""
+    steps = np.asarray(run["steps"])
+    g, se = gap(run, weights)
+    halves, zs = [], []
+    for j in range(len(run["eval_t"])):
+        half = halfway_step(run, j, fraction, weights)
+        before = steps < half if half is not None else np.ones(len(steps), dtype=bool)
+        z = np.abs(g[before, j]) / np.maximum(se[before, j], 1e-300)
+        halves.append(half)
+        zs.append(float(z.max()) if z.size else 0.0)
+    return Agreement(tuple(int(t) for t in run["eval_t"]), tuple(halves), tuple(zs), float(fraction))
+
+
+def parting(real_run: Arrays, control_run: Arrays, *, z: float = 4.0, fraction: float = 0.5,
+            weights: str = "raw") -> Parting:
     """The control-referenced parting of ``real_run`` (trained on CIFAR-10) against
     ``control_run`` (trained on surrogate samples), evaluated on the same sets.
 
@@ -184,7 +226,6 @@ def parting(real_run: Arrays, control_run: Arrays, *, z: float = 4.0, agree_z: f
     ----------
     real_run, control_run : arrays of :func:`easyhard.train.train` (same steps and eval_t)
     z : threshold of the parting criterion, in SE of the excess gap
-    agree_z : the threshold used only to report the agreement before the half-way point
     fraction : the share of the way to the Wiener floor that defines the half-way step
     weights : ``"raw"`` or ``"ema"`` (needs runs evaluated with EMA weights)
     """
@@ -192,22 +233,17 @@ def parting(real_run: Arrays, control_run: Arrays, *, z: float = 4.0, agree_z: f
         raise ValueError(f"z must be a finite number > 0, got {z!r}")
     excess, se, paired = excess_gap(real_run, control_run, weights)
     steps = np.asarray(real_run["steps"])
-    g_r, se_r = gap(real_run, weights)
     g_c, se_c = gap(control_run, weights)
+    agree = early_agreement(real_run, fraction, weights)
     loss = real_run[_key("real", weights)]
-    out: dict[str, list] = {k: [] for k in ("step", "control_step", "control_max_z", "halfway_step",
-                                            "agree_max_z", "drop_to_floor", "drop_of_run")}
+    out: dict[str, list] = {k: [] for k in ("step", "control_step", "control_max_z",
+                                            "drop_to_floor", "drop_of_run")}
     for j in range(len(real_run["eval_t"])):
         part = sustained_from(steps, excess[:, j] > z * se[:, j])
         zc = np.abs(g_c[:, j]) / np.maximum(se_c[:, j], 1e-300)
-        half = halfway_step(real_run, j, fraction, weights)
-        upto = steps < half if half is not None else np.ones(len(steps), dtype=bool)
-        za = np.abs(g_r[:, j]) / np.maximum(se_r[:, j], 1e-300)
         out["step"].append(part)
         out["control_step"].append(sustained_from(steps, zc > z))
         out["control_max_z"].append(float(zc[steps > 0].max()))
-        out["halfway_step"].append(half)
-        out["agree_max_z"].append(float(za[upto].max()))
         if part is None:
             out["drop_to_floor"].append(float("nan"))
             out["drop_of_run"].append(float("nan"))
@@ -215,7 +251,7 @@ def parting(real_run: Arrays, control_run: Arrays, *, z: float = 4.0, agree_z: f
             at = loss[np.searchsorted(steps, part), j]
             out["drop_to_floor"].append(float((loss[0, j] - at) / (loss[0, j] - real_run["floor"][j])))
             out["drop_of_run"].append(float((loss[0, j] - at) / (loss[0, j] - loss[-1, j])))
-    return Parting(eval_t=tuple(int(t) for t in real_run["eval_t"]),
+    return Parting(eval_t=agree.eval_t, halfway_step=agree.halfway_step, agree_max_z=agree.max_z,
                    **{k: tuple(v) for k, v in out.items()}, paired=paired, z=float(z))
 
 
