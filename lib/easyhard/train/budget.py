@@ -15,7 +15,8 @@
 4. trains the real run and the control (same config but ``data``) and saves both
    through :mod:`easyhard.results` (``data/results/`` unless
    ``$EASYHARD_RESULTS_DIR``), with the device name, the measured and the achieved
-   steps per second, and the budget among the arrays;
+   steps per second, and the budget among the arrays (``torch.compile`` is off
+   unless ``--set compile=true``: compiling takes minutes of a short budget);
 5. prints the control-referenced parting table (:mod:`easyhard.train.parting`).
 """
 
@@ -207,7 +208,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
     budget_s = parse_budget(args.budget)
-    cfg = train_config(args.preset, **parse_overrides(args.overrides))
+    # torch.compile costs minutes of a short budget: off unless asked for (--set compile=true).
+    cfg = train_config(args.preset, **{"compile": False, **parse_overrides(args.overrides)})
     if args.threads:
         set_threads(args.threads)
     train_data = load_cifar10("train", "auto", archive=args.archive, download=False)

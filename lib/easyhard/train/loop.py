@@ -246,7 +246,8 @@ def train(
         losses[step - 1] = sgd_step(cfg, step_fn, opt, params, ema, step,
                                     draw_batch(cfg, gen, shard, abar, pixels, sur))
         bar.update(1)
-        log = step in at_eval or step % cfg.checkpoint_every == 0 or step == stop_at
+        save = step % cfg.checkpoint_every == 0 or step == stop_at
+        log = save or step in at_eval
         if log:  # the only host synchronisation of the loop
             chunk = ctx.mean(losses[read:step]).cpu()
             hist["train_loss"].extend(chunk.tolist())
@@ -257,7 +258,7 @@ def train(
         if log:
             wall += time.perf_counter() - tic
             tic = time.perf_counter()
-            if run_dir is not None and ctx.main:
+            if save and run_dir is not None and ctx.main:
                 checkpoint(step)
         if step == stop_at:
             bar.close()
