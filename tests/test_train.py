@@ -12,8 +12,11 @@ from easyhard.data.cifar import Cifar10
 from easyhard.data.surrogate import GaussianSurrogate
 from easyhard.diffusion import ddpm_alpha_bar
 from easyhard.train import TrainConfig, train, train_config
+from easyhard.train.checkpoint import RESUME_FILE, load_resume
 from easyhard.train.evaluation import parting_step
-from easyhard.train.loop import build_model
+from easyhard.train.loop import build_model, draw_batch, ema_decay_at
+
+TIMING_KEYS = ("wall_s", "eval_s", "steps_per_s")
 
 SMALL = TrainConfig(unet="tiny", ch=16, steps=6, batch_size=4, lr=1e-3, n_eval=8, n_evals=3,
                     eval_t=(100, 500), show_t=100, n_show=2, checkpoint_every=2, precision="fp32")
@@ -64,10 +67,17 @@ def test_resume_equals_uninterrupted(tmp_path, data, kind):
     resumed = train(cfg, run_dir=tmp_path / "b", progress=False, **data)
     assert full.keys() == resumed.keys()
     for key in full:
-        if key != "wall_s":
+        if key not in TIMING_KEYS:
             assert np.array_equal(full[key], resumed[key]), key
     assert list(full["steps"]) == [0, 1, 2, 6]
-    assert full["real"].shape == (4, 3)  # 4 evaluations x (2 noise levels + their average)
+    assert full["real"].shape == full["ema_real"].shape == (4, 3)  # 4 evaluations x (2 t + average)
+    assert full["real_per_image"].shape == (4, 2, 8)
+    per_image_mean = full["real_per_image"].astype(np.float64).mean(2)
+    assert np.allclose(per_image_mean, full["real"][:, :2], rtol=1e-5)
+    # Step 0: the EMA is the initial net; with warm-up it then follows the raw weights.
+    assert np.array_equal(full["ema_real"][0], full["real"][0])
+    assert not np.array_equal(full["ema_real"][-1], full["real"][-1])
+    assert full["train_loss"].shape == (6,) and np.all(np.isfinite(full["train_loss"]))
     assert np.allclose(full["real"][0], full["surrogate"][0])  # zero-initialised output: eps_hat = 0
     snapshot = torch.load(tmp_path / "a" / "weights-0000006.pt")
     assert set(snapshot) == {"model", "ema"} and len(snapshot["ema"]) == len(snapshot["model"])
@@ -75,18 +85,37 @@ def test_resume_equals_uninterrupted(tmp_path, data, kind):
     assert np.all(np.abs(full["wiener_surrogate"] - full["floor"]) < 4 * full["wiener_se_surrogate"])
 
 
-def test_resume_rejects_other_config(tmp_path, data):
+def test_resume_rejects_other_config_and_corrupt_file(tmp_path, data):
     train(SMALL, run_dir=tmp_path, progress=False, stop_at=2, **data)
     with pytest.raises(ValueError, match="different config"):
         train(replace(SMALL, lr=2e-3), run_dir=tmp_path, progress=False, **data)
+    (tmp_path / RESUME_FILE).write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="unreadable"):
+        load_resume(tmp_path)
+
+
+def test_ema_warmup_and_batch_shards(data):
+    assert ema_decay_at(SMALL, 0) == pytest.approx(0.1) and ema_decay_at(SMALL, 10**6) == SMALL.ema_decay
+    assert ema_decay_at(replace(SMALL, ema_warmup=False), 0) == SMALL.ema_decay
+    abar = ddpm_alpha_bar().float()
+    for pixels in (data["train_data"].pixels, None):
+        whole = draw_batch(SMALL, torch.Generator().manual_seed(3), slice(0, 4), abar, pixels,
+                           data["surrogate"])
+        halves = [draw_batch(SMALL, torch.Generator().manual_seed(3), sl, abar, pixels, data["surrogate"])
+                  for sl in (slice(0, 2), slice(2, 4))]
+        for k in range(3):  # x_t, t, eps: the two shards are the halves of the global batch
+            assert torch.equal(torch.cat([h[k] for h in halves]), whole[k])
 
 
 def test_presets_and_eval_steps():
-    ci, laptop, paper = (train_config(s) for s in ("ci", "laptop", "paper"))
-    assert ci.lr == 1e-3 and laptop.lr == paper.lr == 2e-4 and paper.batch_size == 128
-    steps = laptop.eval_steps()
-    assert steps[0] == 0 and steps[1] == 1 and steps[-1] == laptop.steps
-    assert np.all(np.diff(steps) > 0) and np.sum(steps <= 1000) >= 10
+    ci, laptop, paper, colab = (train_config(s) for s in ("ci", "laptop", "paper", "colab"))
+    assert ci.lr == 1e-3 and laptop.lr == paper.lr == colab.lr == 2e-4 and paper.batch_size == 128
+    assert laptop.n_eval >= 1024 and paper.n_eval >= 1024 and colab.n_eval >= 1024
+    assert laptop.eval_ema and paper.eval_ema and colab.scale == "colab"
+    for cfg in (laptop, paper):
+        steps = cfg.eval_steps()
+        assert steps[0] == 0 and steps[1] == 1 and steps[-1] == cfg.steps
+        assert np.all(np.diff(steps) > 0) and np.sum(steps <= 1000) >= 18
 
 
 @pytest.mark.parametrize(

@@ -16,14 +16,18 @@ from easyhard.train.loop import train
 
 RESULT_NAME = "cifar_unet"
 
-__all__ = ["RESULT_NAME", "TrainConfig", "cached_run", "run", "saved_run", "train", "train_config"]
+__all__ = ["RESULT_NAME", "TrainConfig", "cached_run", "run", "saved_pairs", "saved_run", "train",
+           "train_config"]
 
 
 def run(cfg: TrainConfig, *, run_dir: str | Path | None = None, progress: bool = True,
-        root: str | Path | None = None) -> results.Result:
-    """Train ``cfg`` and save its result (``data/results/`` unless ``root``)."""
+        root: str | Path | None = None) -> results.Result | None:
+    """Train ``cfg`` and save its result (``data/results/`` unless ``root``); under
+    ``torchrun`` rank 0 saves and returns it, the other ranks return None."""
     tic = time.perf_counter()
     arrays = train(cfg, run_dir=run_dir, progress=progress)
+    if arrays is None:  # a rank other than 0 under torchrun
+        return None
     results.save(RESULT_NAME, cfg, arrays, wall_time=time.perf_counter() - tic, root=root)
     return results.load(RESULT_NAME, cfg, root=root)
 
@@ -47,3 +51,17 @@ def saved_run(scale_name: str, data: str) -> results.Result | None:
         if found.config.get("scale") == scale_name and found.config.get("data") == data:
             return found
     return None
+
+
+def saved_pairs(scale_name: str, root: str | Path | None = None) -> list[tuple[results.Result, results.Result]]:
+    """The saved runs at ``scale_name`` on real data that have a saved control (the same
+    config but ``data="surrogate"``), one pair per seed (the newest), sorted by seed."""
+    pairs: dict[int, tuple[results.Result, results.Result]] = {}
+    for found in results.find(RESULT_NAME, root=root):  # newest first
+        cfg = found.config
+        if cfg.get("scale") != scale_name or cfg.get("data") != "real" or cfg["seed"] in pairs:
+            continue
+        control = results.load(RESULT_NAME, {**cfg, "data": "surrogate"}, root=root)
+        if control is not None:
+            pairs[cfg["seed"]] = (found, control)
+    return [pairs[s] for s in sorted(pairs)]

@@ -1,7 +1,10 @@
-"""``python -m easyhard.train --preset laptop --data real [--run-dir runs/x] [--threads 1]``.
+"""``python -m easyhard.train --preset laptop --data real [--seed 1] [--run-dir runs/x]``.
 
 Trains one run of a preset (resuming from ``--run-dir`` when it holds a
 checkpoint) and saves the result to ``data/results/`` via :mod:`easyhard.results`.
+``--seeds 0 1 2 --data both`` trains several runs one after the other, each
+resumable. Under ``torchrun --nproc_per_node=N -m easyhard.train ...`` the runs
+are data-parallel over N processes (:mod:`easyhard.train.distributed`).
 """
 
 from __future__ import annotations
@@ -10,31 +13,48 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
-from easyhard.config import SCALES, set_threads
-from easyhard.train import run, train_config
-from easyhard.train.config import DATA_KINDS
+from easyhard.config import device as best_device
+from easyhard.config import set_threads
+from easyhard.train import distributed, run, train_config
+from easyhard.train.budget import parse_overrides
+from easyhard.train.config import DATA_KINDS, PRESET_NAMES
 
 
 def main(argv: list[str] | None = None) -> None:
     """Parse the arguments and run."""
     p = argparse.ArgumentParser(prog="python -m easyhard.train", description=__doc__)
-    p.add_argument("--preset", choices=SCALES, default="laptop")
-    p.add_argument("--data", choices=DATA_KINDS, default="real")
+    p.add_argument("--preset", choices=PRESET_NAMES, default="laptop")
+    p.add_argument("--data", choices=(*DATA_KINDS, "both"), default="real",
+                   help="train on real images, surrogate samples (the control), or both in turn")
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--seeds", type=int, nargs="+", default=None, help="several seeds in turn")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
+                   help="override a TrainConfig field, e.g. --set n_eval=512 (repeatable)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--run-dir", type=Path, default=None,
-                   help="checkpoint folder (default runs/<preset>-<data>-seed<seed>)")
+                   help="checkpoint folder of a single run (default runs/<preset>-<data>-seed<seed>)")
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
     set_threads(args.threads)
-    overrides = {k: v for k, v in (("steps", args.steps), ("lr", args.lr), ("seed", args.seed))
-                 if v is not None}
-    cfg = replace(train_config(args.preset, **overrides), data=args.data)
-    run_dir = args.run_dir or Path("runs") / f"{args.preset}-{cfg.data}-seed{cfg.seed}"
-    result = run(cfg, run_dir=run_dir, progress=not args.no_progress)
-    print(f"saved {result.meta['name']}-{result.meta['config_hash']} ({result.describe()})")
+    overrides = {k: v for k, v in (("steps", args.steps), ("lr", args.lr)) if v is not None}
+    overrides |= parse_overrides(args.overrides)
+    seeds = args.seeds if args.seeds is not None else [args.seed]
+    kinds = DATA_KINDS if args.data == "both" else (args.data,)
+    if args.run_dir is not None and len(seeds) * len(kinds) > 1:
+        p.error("--run-dir names one run; leave it out with --seeds or --data both")
+    ctx = distributed.setup(best_device())
+    for seed in seeds:
+        for kind in kinds:
+            cfg = replace(train_config(args.preset, **overrides, **({} if seed is None else {"seed": seed})),
+                          data=kind)
+            run_dir = args.run_dir or Path("runs") / f"{args.preset}-{cfg.data}-seed{cfg.seed}"
+            result = run(cfg, run_dir=run_dir, progress=not args.no_progress)
+            if result is not None:
+                print(f"saved {result.meta['name']}-{result.meta['config_hash']} ({result.describe()})",
+                      flush=True)
+    distributed.teardown(ctx)
 
 
 if __name__ == "__main__":

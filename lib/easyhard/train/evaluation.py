@@ -36,7 +36,8 @@ class EvalSet:
 
 
 def make_eval_set(cfg: TrainConfig, test: Cifar10, sur: GaussianSurrogate) -> EvalSet:
-    """Draw the evaluation set from ``cfg.eval_seed`` (identical for real and control runs)."""
+    """Draw the evaluation set from ``cfg.eval_seed`` (identical for real and control runs,
+    on any device: it is drawn on the CPU)."""
     if cfg.n_eval > len(test):
         raise ValueError(f"n_eval must be <= {len(test)} test images, got {cfg.n_eval}")
     gen = torch_generator(cfg.eval_seed)
@@ -49,6 +50,16 @@ def make_eval_set(cfg: TrainConfig, test: Cifar10, sur: GaussianSurrogate) -> Ev
     return EvalSet(tuple(cfg.eval_t), a, real, surrogate, eps)
 
 
+def to_device(ev: EvalSet, device: torch.device) -> EvalSet:
+    """The evaluation set with its tensors on ``device`` (moved once, not per evaluation)."""
+    return EvalSet(ev.t, ev.a, ev.real.to(device), ev.surrogate.to(device), ev.eps.to(device))
+
+
+def eval_batch(device: torch.device) -> int:
+    """Images per forward pass in evaluation: 64 on the CPU, 512 on an accelerator."""
+    return 64 if device.type == "cpu" else 512
+
+
 def autocast(cfg: TrainConfig, device: torch.device) -> contextlib.AbstractContextManager:
     """bf16 autocast on the device when ``cfg.precision == "bf16"``, else nothing."""
     if cfg.precision == "bf16":
@@ -59,18 +70,22 @@ def autocast(cfg: TrainConfig, device: torch.device) -> contextlib.AbstractConte
 @torch.no_grad()
 def per_image_losses(
     model: nn.Module, x0: torch.Tensor, eps: torch.Tensor, t: int, a: float,
-    cfg: TrainConfig, device: torch.device, batch: int = 64,
+    cfg: TrainConfig, device: torch.device, batch: int | None = None,
 ) -> torch.Tensor:
-    """eps-MSE per dimension of each image, ``|eps - f(a x0 + s eps, t)|^2 / d``."""
+    """eps-MSE per dimension of each image, ``|eps - f(a x0 + s eps, t)|^2 / d`` (float64, CPU)."""
     s = float(np.sqrt(1.0 - a * a))
+    batch = batch if batch is not None else eval_batch(device)
     out = []
     for i in range(0, len(x0), batch):
         x, e = x0[i : i + batch].to(device), eps[i : i + batch].to(device)
         tt = torch.full((len(x),), t, device=device, dtype=torch.long)
+        x_t = a * x + s * e
+        if device.type == "cuda":
+            x_t = x_t.contiguous(memory_format=torch.channels_last)
         with autocast(cfg, device):
-            pred = model(a * x + s * e, tt)
-        out.append((pred.float() - e).pow(2).flatten(1).mean(1).cpu())
-    return torch.cat(out).double()
+            pred = model(x_t, tt)
+        out.append((pred.float() - e).pow(2).flatten(1).mean(1))
+    return torch.cat(out).double().cpu()
 
 
 def evaluate(
@@ -80,7 +95,8 @@ def evaluate(
 
     Returns arrays of shape (n_t + 1,): entries for each ``eval_t`` then the
     average over them: ``real``, ``surrogate``, ``se_real``, ``se_surrogate``
-    and ``se_diff`` (paired SE of real minus surrogate).
+    and ``se_diff`` (paired SE of real minus surrogate); and the per-image
+    losses ``real_per_image``, ``surrogate_per_image`` of shape (n_t, n_eval).
     """
     was_training = model.training
     model.eval()
@@ -89,7 +105,9 @@ def evaluate(
         lr.append(per_image_losses(model, ev.real, ev.eps[k], t, float(a), cfg, device))
         ls.append(per_image_losses(model, ev.surrogate, ev.eps[k], t, float(a), cfg, device))
     model.train(was_training)
-    return paired_summary(torch.stack(lr), torch.stack(ls))
+    lr_t, ls_t = torch.stack(lr), torch.stack(ls)
+    return {**paired_summary(lr_t, ls_t), "real_per_image": lr_t.float().numpy(),
+            "surrogate_per_image": ls_t.float().numpy()}
 
 
 def paired_summary(lr: torch.Tensor, ls: torch.Tensor) -> dict[str, np.ndarray]:
@@ -137,6 +155,8 @@ def denoise_examples(
     s = float(np.sqrt(1.0 - a * a))
     x0 = ev.real[: cfg.n_show].to(device)
     eps = torch.randn(x0.shape, generator=torch_generator(cfg.eval_seed + 1)).to(device)
+    if cfg.n_show == 0:
+        return np.zeros((0, 32, 32, 3), dtype=np.uint8)
     x_t = a * x0 + s * eps
     was_training = model.training
     model.eval()
@@ -153,7 +173,11 @@ def to_uint8(x: torch.Tensor) -> np.ndarray:
 
 
 def parting_step(steps: np.ndarray, gap: np.ndarray, se: np.ndarray, z: float = 2.0) -> int | None:
-    """First step from which ``gap > z * se`` holds at every later evaluation (None if never)."""
+    """First step from which ``gap > z * se`` holds at every later evaluation (None if never).
+
+    This is the uncontrolled criterion; :func:`easyhard.train.parting.parting` references
+    the gap to the control run instead.
+    """
     above = gap > z * se
     for i in range(len(steps)):
         if above[i:].all():
