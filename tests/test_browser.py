@@ -45,6 +45,7 @@ CHROME_FLAGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--disable-dev-shm-usage",  # containers often have a tiny /dev/shm
     "--window-size=1280,1000",
 ]
 PAGE_TIMEOUT_S = 60
