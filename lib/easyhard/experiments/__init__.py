@@ -1,0 +1,1 @@
+"""The book's experiments: one frozen config per figure, with ``ci``/``laptop``/``paper`` presets."""
