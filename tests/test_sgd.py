@@ -124,5 +124,5 @@ def test_bad_sweep_inputs_raise() -> None:
         sample_complexity([16], step_rule="sqrt")
     with pytest.raises(ValueError, match="dims"):
         sample_complexity([4])
-    with pytest.raises(ValueError, match="d >= 5"):
-        run(MixedCumulantModel(4, seed=0), 10, 0.01, engine="reduced")
+    with pytest.raises(ValueError, match="d >= 4"):
+        run(MixedCumulantModel(3, seed=0), 10, 0.01, engine="reduced")

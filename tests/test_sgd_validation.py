@@ -1,7 +1,7 @@
-"""The reduced engine against the direct one (science.md 5, "Exact reduction").
+"""The reduced engine against the direct one (the chapter "Easy and hard", "An exact reduction").
 
 Two kinds of check. (1) Whole runs over many walkers for the covariance, quartic
-and correlated cases: means and spreads of the overlaps agree and first-passage
+and correlated cases: the means and the laws (KS) of the overlaps agree and first-passage
 times pass a two-sample KS test. (2) The test with power: small d, a fixed
 start, a few large steps and 4e5 repetitions; a KS test on the overlaps
 separates the exact reduction (passes) from the mean-norm shortcut (fails).
@@ -39,7 +39,8 @@ def test_engines_agree_on_whole_runs(case: str) -> None:
         y = np.abs(getattr(reduced, name)[:, 0, 1:])
         se = np.sqrt((x.var(0) + y.var(0)) / walkers)
         assert np.all(np.abs(x.mean(0) - y.mean(0)) < 4.5 * se + 1e-12), name
-        assert np.all(np.abs(x.std(0) / y.std(0) - 1.0) < 0.25), name
+        # the whole law at each record (a std ratio is too noisy for these heavy tails)
+        assert min(scipy.stats.ks_2samp(x[:, k], y[:, k]).pvalue for k in range(x.shape[1])) > 1e-4, name
     tx, ty = direct.passage[spike], reduced.passage[spike]
     assert np.mean(np.isfinite(tx)) > 0.5 and np.mean(np.isfinite(ty)) > 0.5
     assert scipy.stats.ks_2samp(tx, ty).pvalue > 1e-3

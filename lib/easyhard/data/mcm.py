@@ -1,4 +1,4 @@
-"""The mixed cumulant model (science.md section 2).
+"""The mixed cumulant model (see the chapter "The mixed cumulant model").
 
     x0 = beta_m m + sqrt(beta_u) lam u + S (sqrt(beta_v) nu v + z),
     lam ~ N(0, 1),  nu: zero mean, unit variance, non-Gaussian,  z ~ N(0, I_d),
@@ -108,6 +108,11 @@ class MixedCumulantModel:
         """sqrt(beta_v / (1 + beta_v)): the coefficient of nu in v.x0."""
         return math.sqrt(self.beta_v / (1.0 + self.beta_v))
 
+    @property
+    def shrink(self) -> float:
+        """1 - 1/sqrt(1 + beta_v): the whitening is S = I - shrink v v^T."""
+        return 1.0 - 1.0 / math.sqrt(1.0 + self.beta_v)
+
     def latent_cumulant(self, k: int) -> float:
         """kappa_k(nu) of the latent law."""
         return self.law.cumulant(k)
@@ -166,8 +171,7 @@ class MixedCumulantModel:
         gen = generator if generator is not None else self.generator
         lam, nu = self.sample_latents(n, gen)
         z = torch.randn(n, self.d, generator=gen, device=self.device, dtype=self.dtype)
-        shrink = 1.0 - 1.0 / math.sqrt(1.0 + self.beta_v)
-        along_v = self.nu_scale * nu - shrink * (z @ self.v)  # S(sqrt(beta_v) nu v + z) = z + (.) v
+        along_v = self.nu_scale * nu - self.shrink * (z @ self.v)  # S(sqrt(beta_v) nu v + z) = z + (.) v
         x = z + along_v[:, None] * self.v + math.sqrt(self.beta_u) * lam[:, None] * self.u
         if self.beta_m > 0.0:
             x = x + self.beta_m * self.m

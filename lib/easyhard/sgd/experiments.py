@@ -1,14 +1,22 @@
-"""The sample-complexity experiments of the chapter "Easy and hard", per scale.
+"""The sample-complexity experiments of the chapter "Easy and hard", per scale, and the
+long saved sweeps.
 
 ``python -c "from easyhard.sgd.experiments import scaling; scaling('quartic', 'laptop')"``
 runs one case at one scale, caching each d under ``.cache/sgd_sweeps`` (a cut-off
 run resumes) and saving the whole sweep with :mod:`easyhard.results` as
 ``sgd_scaling_<case>``.
+
+``python -m easyhard.sgd.experiments quartic_exact`` runs (or resumes) a long sweep of
+:data:`LONG_SWEEPS`, checkpointed per (d, walker chunk) under ``data/checkpoints/<name>``
+(committed, so a cut-off run resumes exactly on any machine), and saves the finished
+dimensions as ``sgd_sweep_<name>`` in ``data/results`` after each d.
 """
 
 from __future__ import annotations
 
+import argparse
 import time
+from pathlib import Path
 from typing import Any
 
 from easyhard import results
@@ -16,7 +24,7 @@ from easyhard.config import check_scale, preset
 from easyhard.config import scale as current_scale
 from easyhard.sgd.sweep import SampleComplexity, sample_complexity
 
-#: the physics of each case (science.md 5): tanh neuron, a = 0.6, Rademacher latents
+#: the physics of each case (the chapter's three cases): tanh neuron, a = 0.6, Rademacher latents
 CASES: dict[str, dict[str, Any]] = {
     "covariance": {"beta_u": 5.0, "beta_v": 0.0, "spike": "u", "eta": 0.5, "step_rule": "log", "step_scale": 1.0},
     "quartic": {"beta_u": 0.0, "beta_v": 5.0, "spike": "v", "eta": 0.5, "step_rule": "inverse_d", "step_scale": 0.1},
@@ -68,3 +76,52 @@ def scaling(case: str, scale: str | None = None, *, compute: bool = True,
     results.save(name, cfg, sweep.arrays(), wall_time=time.perf_counter() - t0,
                  scale=scale_name or current_scale())
     return sweep
+
+
+#: long sweeps saved in data/results (seeds differ from the ``scaling`` presets)
+LONG_SWEEPS: dict[str, dict[str, Any]] = {
+    "quartic_exact": {
+        **CASES["quartic"], "engine": "reduced", "seed": 2026, "start": "uniform", "budget": 10.0,
+        "dims": [16, 24, 32, 48, 64, 96, 128, 192], "walkers": 64, "chunk": 8,
+    },
+}
+
+
+def checkpoint_dir(name: str) -> Path:
+    """``data/checkpoints/<name>`` beside the results folder."""
+    return results.results_dir().parent / "checkpoints" / name
+
+
+def long_sweep(name: str, *, compute: bool = False, n_jobs: int | None = None,
+               progress: bool = True) -> SampleComplexity | None:
+    """The saved long sweep ``name`` (the dimensions finished so far, see ``dims``), or None.
+
+    With ``compute``, runs the missing (d, walker-chunk) tasks, smallest d first, and
+    saves after each d, so an interrupted run keeps every finished d and resumes the
+    rest from the checkpoints.
+    """
+    if name not in LONG_SWEEPS:
+        raise ValueError(f"name must be one of {tuple(LONG_SWEEPS)}, got {name!r}")
+    cfg = LONG_SWEEPS[name]
+    key = f"sgd_sweep_{name}"
+    if compute:
+        t0 = time.perf_counter()
+        dims = sorted(cfg["dims"])
+        for k in range(1, len(dims) + 1):
+            sweep = sample_complexity(**{**cfg, "dims": dims[:k]}, checkpoint=checkpoint_dir(name),
+                                      n_jobs=n_jobs, progress=progress)
+            results.save(key, cfg, sweep.arrays(), wall_time=time.perf_counter() - t0, scale="long")
+    hit = results.load(key, cfg)
+    return None if hit is None else SampleComplexity.from_result(hit)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run or resume a long saved SGD sweep.")
+    parser.add_argument("name", choices=sorted(LONG_SWEEPS))
+    parser.add_argument("--n-jobs", type=int, default=None, help="joblib workers (default 1)")
+    args = parser.parse_args()
+    long_sweep(args.name, compute=True, n_jobs=args.n_jobs)
+
+
+if __name__ == "__main__":
+    main()

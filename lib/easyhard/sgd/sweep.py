@@ -1,9 +1,17 @@
 """Sample complexity: first-passage steps over a sweep of d, a log-log fit, the theory beside it.
 
-Step sizes (science.md 5 and 7), ``lr = delta / d`` per step:
+Step sizes (see the chapter "Easy and hard", section "Step sizes"), ``lr = delta / d`` per step:
 ``"log"``: delta = scale / ln d (covariance spike, k = 2);
 ``"inverse_d"``: delta = scale / d (quartic spike, k = 4, scale ~ 0.1);
 ``"constant"``: delta = scale.
+
+Parallel work. A sweep is a list of (d, walker-chunk) tasks, mapped through
+:class:`joblib.Parallel`: serial by default, local processes with ``n_jobs``,
+and a Dask cluster inside ``joblib.parallel_config(backend="dask")`` (with a
+``dask.distributed.Client`` connected). Walker i at dimension d draws from the
+stream of ``(sweep_seed(seed, d), i)`` whatever the chunking, so every mode
+gives the same numbers, and a checkpoint folder caches each task's result, so
+a cut-off sweep resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -14,15 +22,21 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
+from joblib import Parallel, delayed
 
 from easyhard import results
 from easyhard.config import check_seed
 from easyhard.data.mcm import MixedCumulantModel
-from easyhard.sgd import ode
-from easyhard.sgd._common import check_int, check_positive
-from easyhard.sgd.engines import run
+from easyhard.sgd._kernels import walker_chunks
+from easyhard.sgd.run import check_int, check_positive, run
+from easyhard.theory import flow
 
+#: the version of the per-walker streams, part of every checkpoint key
+STREAMS = 2
+#: budget (steps) for a spike the flow never escapes: 1e4 d^3 steps
+UNREACHED_BUDGET = 1e4
+#: no walker gets fewer than this many steps
+MIN_STEPS = 1000
 STEP_RULES: tuple[str, ...] = ("log", "inverse_d", "constant")
 STARTS: tuple[str, ...] = ("uniform", "median")
 
@@ -74,8 +88,9 @@ def fit_slope(
 class SampleComplexity:
     """First-passage steps per d (rows) and walker (columns), their summary and the theory.
 
-    ``theory_steps``: the population flow from the median start (:mod:`easyhard.sgd.ode`);
-    ``formula_steps``: science.md's closed-form escape times. Both in SGD steps.
+    ``theory_steps``: the population flow from the median start (:mod:`easyhard.theory.flow`);
+    ``formula_steps``: the closed-form escape times (:func:`~easyhard.theory.flow.escape_formula`).
+    Both in SGD steps.
     """
 
     dims: np.ndarray
@@ -87,6 +102,7 @@ class SampleComplexity:
 
     @property
     def median(self) -> np.ndarray:
+        """(D,): median first-passage step over walkers (inf if fewer than half reached)."""
         return np.median(self.passage, axis=1)
 
     @property
@@ -96,6 +112,7 @@ class SampleComplexity:
 
     @property
     def fraction_reached(self) -> np.ndarray:
+        """(D,): fraction of walkers that reached the threshold within the budget."""
         return np.mean(np.isfinite(self.passage), axis=1)
 
     def fit(self, n_boot: int = 2000) -> tuple[float, float, float, float]:
@@ -107,6 +124,7 @@ class SampleComplexity:
         return float(np.polyfit(np.log(self.dims), np.log(self.theory_steps), 1)[0])
 
     def arrays(self) -> dict[str, np.ndarray]:
+        """The arrays :func:`easyhard.results.save` stores."""
         return {"dims": self.dims, "passage": self.passage, "lr": self.lr,
                 "theory_steps": self.theory_steps, "formula_steps": self.formula_steps}
 
@@ -115,6 +133,31 @@ class SampleComplexity:
         """Rebuild from a saved :class:`easyhard.results.Result`."""
         arr = res.arrays
         return cls(arr["dims"], arr["passage"], arr["lr"], arr["theory_steps"], arr["formula_steps"], res.config)
+
+
+def sweep_seed(seed: int, d: int) -> int:
+    """The run seed of dimension ``d`` in a sweep seeded with ``seed``: 63 bits of
+    ``SeedSequence([seed, d])``, so different (seed, d) pairs never share a stream."""
+    return int(np.random.SeedSequence([check_seed(seed), int(d)]).generate_state(1, np.uint64)[0] >> 1)
+
+
+def _passage_task(task: dict[str, Any], checkpoint: str | None) -> np.ndarray:
+    """First-passage steps of walkers ``task["walker_range"]`` at one d (a joblib task)."""
+
+    def compute() -> dict[str, np.ndarray]:
+        model = MixedCumulantModel(task["d"], beta_u=task["beta_u"], beta_v=task["beta_v"],
+                                   latent=task["latent"], p_corr=task["p_corr"], seed=task["d"])
+        lo, hi = task["walker_range"]
+        traj = run(model, task["steps"], task["lr"], activation=task["activation"], a=task["a"],
+                   walkers=hi - lo, engine=task["engine"], seed=sweep_seed(task["seed"], task["d"]),
+                   thresholds={task["spike"]: task["eta"]}, stop_at_passage=True, records=2,
+                   init=task["init"], threads=task["threads"], first_walker=lo)
+        return {"passage": traj.passage[task["spike"]]}
+
+    if checkpoint is None:
+        return compute()["passage"]
+    key = {k: v for k, v in task.items() if k != "threads"}
+    return results.cached("sgd_passage", key, compute, root=checkpoint).arrays["passage"]
 
 
 def sample_complexity(
@@ -137,16 +180,52 @@ def sample_complexity(
     seed: int = 0,
     checkpoint: str | Path | None = None,
     progress: bool = True,
+    chunk: int | None = None,
+    n_jobs: int | None = None,
+    threads: int = 1,
 ) -> SampleComplexity:
     """Run ``walkers`` walkers per d until ``|alpha_spike| >= eta`` (weak recovery).
 
-    Each walker gets at most ``budget`` times the flow's predicted steps (inf past
-    that). ``start="median"`` starts every walker at the median initial overlap
-    ``(alpha_u, alpha_v) = (a0, a0)``, ``a0 = median_start(d)``, which removes the
-    spread of the random start (the dominant spread of the quartic escape) and
-    keeps the d-dependence; ``"uniform"`` is the plain random start.
-    ``checkpoint``: a folder where each d's passage times are cached
-    (:func:`easyhard.results.cached`), so a cut-off sweep resumes.
+    Parameters
+    ----------
+    dims : list of int
+        Dimensions (>= 5), sorted and deduplicated.
+    beta_u, beta_v, latent, p_corr
+        The mixed cumulant model (spike directions seeded by d).
+    spike, eta : str, float
+        The tracked spike (``"u"`` or ``"v"``) and the weak-recovery threshold in (0, 1).
+    activation, a
+        The neuron and the noise level.
+    step_rule, step_scale
+        ``delta(d)`` (module docstring); ``lr = delta / d``.
+    walkers : int
+        Walkers per d.
+    engine : str
+        A registered engine of :func:`easyhard.sgd.run` (default ``"reduced"``).
+    start : str
+        ``"uniform"``: the plain random start; ``"median"``: every walker at the median
+        initial overlap ``(a0, a0)``, ``a0 = median_start(d)``, which removes the spread of
+        the random start (the dominant spread of the quartic escape) and keeps the
+        d-dependence.
+    budget : float
+        Each walker gets at most ``budget`` times the flow's predicted steps (inf past that).
+    seed : int
+        Walker i at dimension d uses the stream ``(sweep_seed(seed, d), i)``.
+    checkpoint : path, optional
+        Folder caching each (d, walker-chunk) task (:func:`easyhard.results.cached`), so a
+        cut-off sweep resumes exactly.
+    progress : bool
+        Show a progress bar over tasks.
+    chunk : int, optional
+        Walkers per task (default: all walkers of a d in one task).
+    n_jobs : int, optional
+        joblib workers (None: joblib's default, 1 unless a ``parallel_config`` says otherwise).
+    threads : int
+        Threads per task for its walkers (they do not change the numbers).
+
+    Returns
+    -------
+    SampleComplexity
     """
     dims = np.asarray(sorted({check_int("dims entry", int(d), 5) for d in dims}), dtype=np.int64)
     if spike not in ("u", "v"):
@@ -158,6 +237,8 @@ def sample_complexity(
     step_scale = check_positive("step_scale", step_scale)
     budget = check_positive("budget", budget)
     walkers = check_int("walkers", walkers, 1)
+    chunk = walkers if chunk is None else check_int("chunk", chunk, 1)
+    threads = check_int("threads", threads, 1)
     seed = check_seed(seed)
     step_size(int(dims[0]), step_rule, step_scale)
     config = {
@@ -166,28 +247,25 @@ def sample_complexity(
         "step_scale": step_scale, "walkers": walkers, "engine": engine, "start": start,
         "budget": budget, "seed": seed,
     }
-    lrs, theory, formula, rows = [], [], [], []
-    for d in tqdm(dims, desc="sample complexity", disable=not progress):
+    lrs, theory, formula, tasks = [], [], [], []
+    for d in dims:
         d = int(d)
         model = MixedCumulantModel(d, beta_u=beta_u, beta_v=beta_v, latent=latent, p_corr=p_corr, seed=d)
         lr = step_size(d, step_rule, step_scale) / d
-        tau = ode.escape_time(model, spike, eta, activation, a)
-        steps = max(1000, int(budget * tau / lr)) if math.isfinite(tau) else int(1e4 * d**3)
-        init = (ode.median_start(d),) * 2 if start == "median" else None
-
-        def compute(model=model, lr=lr, steps=steps, init=init, d=d) -> dict[str, np.ndarray]:
-            traj = run(model, steps, lr, activation, a, walkers, engine, seed + d,
-                       thresholds={spike: eta}, stop_at_passage=True, records=2, init=init,
-                       progress=progress)
-            return {"passage": traj.passage[spike]}
-
-        cfg_d = {**config, "d": d}
-        if checkpoint is not None:
-            arrays = results.cached("sgd_passage", cfg_d, compute, root=checkpoint).arrays
-        else:
-            arrays = compute()
-        rows.append(arrays["passage"])
+        tau = flow.escape_time(model, spike, eta, activation, a)
+        steps = max(MIN_STEPS, int(budget * tau / lr)) if math.isfinite(tau) else int(UNREACHED_BUDGET * d**3)
+        init = (flow.median_start(d),) * 2 if start == "median" else None
         lrs.append(lr)
         theory.append(tau / lr)
-        formula.append(ode.escape_formula(model, spike, eta, activation, a) / lr)
-    return SampleComplexity(dims, np.stack(rows), np.array(lrs), np.array(theory), np.array(formula), config)
+        formula.append(flow.escape_formula(model, spike, eta, activation, a) / lr)
+        for lo, hi in walker_chunks(walkers, chunk):
+            tasks.append({**config, "d": d, "lr": lr, "steps": steps, "init": init,
+                          "walker_range": (lo, hi), "streams": STREAMS, "threads": threads})
+    root = None if checkpoint is None else str(checkpoint)
+    parts = Parallel(n_jobs=n_jobs, return_as="generator")(
+        delayed(_passage_task)(task, root) for task in tasks)
+    from tqdm.auto import tqdm
+
+    parts = list(tqdm(parts, total=len(tasks), desc="sample complexity", disable=not progress))
+    rows = np.concatenate(parts).reshape(dims.size, walkers)
+    return SampleComplexity(dims, rows, np.array(lrs), np.array(theory), np.array(formula), config)

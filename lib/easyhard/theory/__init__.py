@@ -1,7 +1,8 @@
 """Theory: the one-dimensional reduction of the loss, its Hermite coefficients g_k(a),
-the diffusion information exponent and the exact landscape of the mixed cumulant model
-(science.md section 4)."""
+the diffusion information exponent, the exact landscape of the mixed cumulant model and
+the population flow of online SGD with its escape times (:mod:`easyhard.theory.flow`)."""
 
+from easyhard.theory import flow
 from easyhard.theory.exponent import SpikeExponent, information_exponent
 from easyhard.theory.hermite import hermite_coefficients, population_loss_1d
 from easyhard.theory.landscape import excess_loss, hermite_moments, population_loss
@@ -9,6 +10,7 @@ from easyhard.theory.landscape import excess_loss, hermite_moments, population_l
 __all__ = [
     "SpikeExponent",
     "excess_loss",
+    "flow",
     "hermite_coefficients",
     "hermite_moments",
     "information_exponent",

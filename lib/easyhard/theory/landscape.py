@@ -39,6 +39,8 @@ class MCMLike(Protocol):
     beta_m: float
     p_corr: float
     law: LatentLaw
+    nu_scale: float
+    shrink: float
 
 
 def coupled_nodes(law: LatentLaw) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -1,4 +1,5 @@
-"""Theory to overlay on online SGD: the population overlap flow and escape times (science.md 5).
+"""Theory to overlay on online SGD: the population overlap flow and escape times (see the
+chapter "Easy and hard", sections "The population flow" and "Step noise").
 
 With ``lr = delta / d`` per step and ``tau = delta n / d``, the mean SGD
 update follows the spherical gradient flow of the exact population landscape
@@ -6,7 +7,7 @@ update follows the spherical gradient flow of the exact population landscape
 
     d alpha_e / d tau = -(dL/d alpha_e - alpha_e sum_f alpha_f dL/d alpha_f),   e, f in {u, v}.
 
-Near alpha = 0 this is science.md's ``d alpha_u/d tau = -2 g_2 (beta_u alpha_u + rho alpha_v)``,
+Near alpha = 0 this is the linearised flow ``d alpha_u/d tau = -2 g_2 (beta_u alpha_u + rho alpha_v)``,
 ``d alpha_v/d tau = -2 g_2 rho alpha_u - 4 g_4 kt_4 alpha_v^3``. The flow is
 started at the *median* initial overlap of a uniform start, ``alpha_0^2 =``
 median of Beta(1/2, (d-1)/2), so the flow's escape time is the median escape
@@ -26,7 +27,9 @@ import scipy.stats
 from easyhard.activations import Activation, get_activation
 from easyhard.data.mcm import MixedCumulantModel
 from easyhard.diffusion import vp_coefficients
-from easyhard.theory import excess_loss, hermite_coefficients
+from easyhard.theory.hermite import hermite_coefficients
+from easyhard.theory.landscape import excess_loss
+from easyhard.theory.quadrature import normal_rule
 
 _FD = 1e-5
 
@@ -108,7 +111,7 @@ def escape_formula(
     model: MixedCumulantModel, spike: str, eta: float, activation: str | Activation = "tanh",
     a: float = 0.6, c: float | None = None, A: float = 1.0,
 ) -> float:
-    """science.md 5's closed forms: tau_u = ln(eta sqrt d) / (2 |g_2| beta_u) (covariance
+    """The closed-form escape times of the chapter "Easy and hard": tau_u = ln(eta sqrt d) / (2 |g_2| beta_u) (covariance
     spike), tau_v = d / (8 |g_4 kt_4|) (quartic spike, no correlation; inf if the sign
     condition g_k * data factor < 0 fails)."""
     g = hermite_coefficients(activation, a, c=c, A=A, kmax=4)
@@ -120,37 +123,33 @@ def escape_formula(
     return d / (8.0 * abs(strength)) if strength < 0 else math.inf
 
 
-def steps_from_tau(tau: float | np.ndarray, d: int, lr: float) -> float | np.ndarray:
-    """n = d tau / delta = tau / lr."""
-    return np.asarray(tau) / lr
-
-
 def noise_constant(
     activation: str | Activation = "tanh", a: float = 0.6, c: float | None = None, A: float = 1.0,
-    nodes: int = 80,
+    nodes: int = 64,
 ) -> float:
     """C = E[K0^2 + Kxi^2] at alpha = 0 (p, zeta i.i.d. N(0, 1)), so that
     E||G||^2 = C d + O(1) and the step noise adds ``-(delta / 2) C alpha`` to the flow
-    (from ``|w - lr G| = sqrt(1 + lr^2 |G|^2)``), balanced at alpha^2 ~ 1/d by diffusion."""
+    (from ``|w - lr G| = sqrt(1 + lr^2 |G|^2)``), balanced at alpha^2 ~ 1/d by diffusion.
+
+    ``K0, Kxi`` are the per-sample gradient coefficients of :mod:`easyhard.sgd._kernels`,
+    with sigma' from :meth:`~easyhard.activations.Activation.slope`. The expectation is
+    taken in the rotated pair ``h = a p + s zeta``, ``q = s p - a zeta`` (again i.i.d.
+    N(0, 1)) by :func:`~easyhard.theory.quadrature.normal_rule`, with a panel edge at
+    h = 0, where ReLU's kink lies.
+    """
     act = get_activation(activation)
     a, s = vp_coefficients(a)
     c = a if c is None else float(c)
-    x, wts = np.polynomial.hermite_e.hermegauss(nodes)
-    wts = wts / wts.sum()
-    p, zeta = np.meshgrid(x, x, indexing="ij")
-    h = a * p + s * zeta
-    t = act.torch
-    import torch
-
-    ht = torch.as_tensor(h, dtype=torch.float64).requires_grad_(True)
-    sig_t = t(ht)
-    (dsig_t,) = torch.autograd.grad(sig_t.sum(), ht)
-    sig, dsig = sig_t.detach().numpy(), dsig_t.numpy()
+    hn, hw = normal_rule((0.0,), nodes)
+    qn, qw = normal_rule((), nodes)
+    h, q = np.meshgrid(hn, qn, indexing="ij")
+    p = a * h + s * q
+    sig, dsig = act.numpy(h), act.slope(h)
     g1 = -2.0 * A * dsig * (p - c * h - A * sig)
     g2 = -2.0 * A * sig
     k0 = a * g1 + (1.0 - c * a) * g2
     kxi = s * g1 - c * s * g2
-    return float(np.einsum("i,j,ij->", wts, wts, k0 * k0 + kxi * kxi))
+    return float(np.einsum("i,j,ij->", hw, qw, k0 * k0 + kxi * kxi))
 
 
 def critical_step(

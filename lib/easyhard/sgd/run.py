@@ -1,0 +1,335 @@
+"""``run``: one interface to the online-SGD engines; the checked problem and the output type.
+
+An engine is a function registered in :data:`ENGINES` with the signature
+
+    engine(params: Problem, walkers: int, schedule: Schedule, seed: int,
+           init: np.ndarray | None, *, neurons: int, threads: int, progress: bool,
+           backend: str, complement: str, first: int) -> EngineOutput
+
+It simulates walkers ``first .. first + walkers - 1`` (walker i's randomness
+fixed by ``(seed, i)`` where the engine allows it) and returns arrays shaped
+(W, neurons, R), (W, neurons, R), (W, R), (W, 2) and (W, neurons, d) or None.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+
+from easyhard.activations import Activation, get_activation, is_builtin
+from easyhard.config import check_seed, device
+from easyhard.data.mcm import MixedCumulantModel
+from easyhard.diffusion import vp_coefficients
+from easyhard.sgd._kernels import ACTIVATION_CODES, KernelParams, Schedule, default_threads
+
+#: engine name -> "module:function" (imported on first use); add an engine here
+ENGINES: dict[str, str] = {
+    "direct": "easyhard.sgd.run:run_direct",
+    "reduced": "easyhard.sgd.reduced:run_reduced",
+}
+BACKENDS: tuple[str, ...] = ("auto", "numba", "torch")
+COMPLEMENTS: tuple[str, ...] = ("exact", "mean", "drop")
+SPIKES: tuple[str, ...] = ("u", "v")
+
+
+class EngineOutput(NamedTuple):
+    """What an engine returns (shapes in the module docstring); ``passage`` is NaN where
+    a spike was not reached or not tracked."""
+
+    alpha_u: np.ndarray
+    alpha_v: np.ndarray
+    loss: np.ndarray
+    passage: np.ndarray
+    weights: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A checked SGD problem: the model, the neuron, the step.
+
+    ``a, s``: VP noise level and ``sqrt(1 - a^2)``; ``c``: skip coefficient;
+    ``amp``: amplitude A; ``activation``: a built-in :class:`Activation`.
+    """
+
+    model: MixedCumulantModel
+    activation: Activation
+    a: float
+    s: float
+    c: float
+    amp: float
+    lr: float
+
+    @property
+    def d(self) -> int:
+        return self.model.d
+
+    def kernel(self) -> KernelParams:
+        """The :class:`~easyhard.sgd._kernels.KernelParams` of the compiled engines."""
+        m, law = self.model, self.model.law
+        if law.is_gaussian:
+            atoms = cdf = cuts = np.zeros(1)
+        else:
+            atoms = np.asarray(law.atoms, dtype=np.float64)
+            cdf = np.cumsum(law.probs).astype(np.float64)
+            cuts = np.asarray(law.thresholds(), dtype=np.float64)
+        return KernelParams(
+            d=m.d, su=math.sqrt(m.beta_u), nu_scale=m.nu_scale, shrink=m.shrink, a=self.a,
+            s=self.s, c=self.c, amp=self.amp, code=ACTIVATION_CODES[self.activation.name],
+            lr=self.lr, gaussian=law.is_gaussian, atoms=atoms, cdf=cdf, cuts=cuts,
+            p_corr=m.p_corr,
+        )
+
+
+def make_problem(
+    model: MixedCumulantModel, lr: float, activation: str | Activation, a: float,
+    c: float | None, amp: float,
+) -> Problem:
+    """Check the inputs (``ValueError``/``TypeError`` naming the parameter) into a :class:`Problem`."""
+    if not isinstance(model, MixedCumulantModel):
+        raise TypeError(f"model must be a MixedCumulantModel, got {type(model).__name__}")
+    if model.beta_m != 0.0:
+        raise ValueError(f"the SGD engines need model.beta_m == 0 (no mean spike), got {model.beta_m}")
+    lr = check_positive("lr", lr)
+    if not isinstance(activation, (str, Activation)):
+        raise TypeError(f"activation must be a name in {tuple(ACTIVATION_CODES)} or a built-in "
+                        f"Activation, got {type(activation).__name__}")
+    if isinstance(activation, str) and activation not in ACTIVATION_CODES:
+        raise ValueError(f"activation must be one of {tuple(ACTIVATION_CODES)}, got {activation!r}")
+    act = get_activation(activation)
+    if not is_builtin(act) or act.name not in ACTIVATION_CODES:
+        raise ValueError(f"the SGD engines compile only the built-in activations "
+                         f"{tuple(ACTIVATION_CODES)}; got a custom Activation {act.name!r}")
+    a, s = vp_coefficients(a)
+    c = a if c is None else float(c)
+    if not math.isfinite(c):
+        raise ValueError(f"c (skip coefficient) must be finite, got {c!r}")
+    amp = float(amp)
+    if not math.isfinite(amp) or amp == 0.0:
+        raise ValueError(f"A (amplitude) must be finite and non-zero, got {amp!r}")
+    return Problem(model, act, a, s, c, amp, lr)
+
+
+def check_positive(name: str, value: float) -> float:
+    """``value`` as a float if finite and > 0, else ``ValueError``."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(x) or x <= 0.0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return x
+
+
+def check_int(name: str, value: int, minimum: int) -> int:
+    """``value`` if it is an integer >= ``minimum``, else ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_thresholds(thresholds: Mapping[str, float] | None) -> np.ndarray:
+    """Thresholds ``{"u": eta_u, "v": eta_v}`` as an array (u, v), NaN where not tracked."""
+    out = np.full(2, np.nan)
+    for key, eta in (thresholds or {}).items():
+        if key not in SPIKES:
+            raise ValueError(f"thresholds keys must be in {SPIKES}, got {key!r}")
+        eta = float(eta)
+        if not 0.0 < eta < 1.0:
+            raise ValueError(f"threshold for {key!r} must lie in (0, 1), got {eta!r}")
+        out[SPIKES.index(key)] = eta
+    return out
+
+
+def check_init(init: tuple[float, float] | None) -> np.ndarray | None:
+    """A fixed start ``(alpha_u, alpha_v)`` with alpha_u^2 + alpha_v^2 < 1, or None (uniform)."""
+    if init is None:
+        return None
+    arr = np.asarray(init, dtype=np.float64)
+    if arr.shape != (2,) or not np.all(np.isfinite(arr)) or float(arr @ arr) >= 1.0:
+        raise ValueError(f"init must be (alpha_u, alpha_v) with alpha_u^2 + alpha_v^2 < 1, got {init!r}")
+    return arr
+
+
+def record_steps(steps: int, records: int = 64) -> np.ndarray:
+    """0 and about ``records`` log-spaced steps in [1, steps] (always including ``steps``)."""
+    steps = check_int("steps", steps, 1)
+    records = check_int("records", records, 2)
+    grid = np.unique(np.round(np.geomspace(1, steps, records)).astype(np.int64))
+    return np.concatenate([[0], grid])
+
+
+def _check_records(records: int | np.ndarray, steps: int) -> np.ndarray:
+    if isinstance(records, (int, np.integer)) and not isinstance(records, bool):
+        return record_steps(steps, int(records))
+    rec = np.asarray(records, dtype=np.int64)
+    if rec.ndim != 1 or rec.size < 2 or rec[0] != 0 or np.any(np.diff(rec) <= 0) or rec[-1] != steps:
+        raise ValueError("records must be increasing steps from 0 to steps")
+    return rec
+
+
+@dataclass
+class Trajectories:
+    """Output of :func:`easyhard.sgd.run`.
+
+    ``alpha_u``, ``alpha_v``: overlaps ``w_j . u``, ``w_j . v`` of shape
+    (walkers, neurons, records) at ``steps`` (step 0 = initialisation; NaN after
+    a walker stopped). ``loss``: mean w-dependent per-sample loss ``G_loss`` over
+    the steps since the previous record (x0 units, summed over dimensions; NaN at
+    step 0), shape (walkers, records). ``weights``: final unit weights (walkers,
+    neurons, d) of the direct engine (None for the others). ``passage``: first step at which
+    ``max_j |alpha_e| >= eta_e``, per spike in ``thresholds`` (inf if never).
+    """
+
+    steps: np.ndarray
+    alpha_u: np.ndarray
+    alpha_v: np.ndarray
+    loss: np.ndarray
+    passage: dict[str, np.ndarray]
+    config: dict[str, Any] = field(default_factory=dict)
+    wall_time: float = float("nan")
+    weights: np.ndarray | None = None
+
+
+def engine_function(engine: str) -> Callable[..., EngineOutput]:
+    """The function registered for ``engine`` in :data:`ENGINES`."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {tuple(ENGINES)}, got {engine!r}")
+    module, name = ENGINES[engine].split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def run_direct(
+    params: Problem, walkers: int, schedule: Schedule, seed: int, init: np.ndarray | None, *,
+    neurons: int = 1, threads: int = 1, progress: bool = False, backend: str = "auto",
+    complement: str = "exact", first: int = 0,
+) -> EngineOutput:
+    """The direct engine on its backend (``"auto"``: torch on CUDA when present, else numba)."""
+    if complement != "exact":
+        raise ValueError("complement applies to engine='reduced' only")
+    dev = device()
+    used = backend if backend != "auto" else ("torch" if dev.type == "cuda" else "numba")
+    if used == "numba":
+        from easyhard.sgd.direct_numba import run_numba
+
+        return EngineOutput(*run_numba(params, neurons, walkers, schedule, seed, init,
+                                       threads=threads, progress=progress, first=first))
+    from easyhard.sgd.direct_torch import run_torch
+
+    dev = dev if dev.type == "cuda" else torch.device("cpu")
+    return EngineOutput(*run_torch(params, neurons, walkers, schedule, seed, init,
+                                   progress=progress, device=dev))
+
+
+def run(
+    model: MixedCumulantModel,
+    steps: int,
+    lr: float,
+    activation: str | Activation = "tanh",
+    a: float = 0.6,
+    walkers: int = 16,
+    engine: str = "direct",
+    seed: int = 0,
+    *,
+    neurons: int = 1,
+    c: float | None = None,
+    A: float = 1.0,
+    thresholds: Mapping[str, float] | None = None,
+    stop_at_passage: bool = False,
+    records: int | np.ndarray = 64,
+    init: tuple[float, float] | None = None,
+    backend: str = "auto",
+    progress: bool = False,
+    complement: str = "exact",
+    threads: int | None = None,
+    first_walker: int = 0,
+) -> Trajectories:
+    """Projected online SGD of the tied neuron denoiser on fresh MCM samples.
+
+    Parameters
+    ----------
+    model : MixedCumulantModel
+        The data (``beta_m = 0``); d comes from it.
+    steps : int
+        SGD steps per walker (>= 1).
+    lr : float
+        Per-step factor ``delta / d`` (> 0).
+    activation, a, c, A
+        The neuron ``c x_t + A w sigma(w.x_t)`` at noise level ``a`` (``c`` defaults to ``a``);
+        ``activation`` is a built-in name or Activation (custom ones are refused).
+    walkers : int
+        Independent runs.
+    engine : str
+        ``"direct"``: the d-dimensional process (``backend`` ``"numba"``, ``"torch"``, or
+        ``"auto"`` = torch on CUDA when present, else numba); ``"reduced"``: the same
+        process exactly through ``(alpha_u, alpha_v)`` (:mod:`easyhard.sgd.reduced`; one neuron).
+    seed : int
+        On numba, walker i draws from a generator fixed by ``(seed, first_walker + i)``,
+        whatever ``walkers``, ``threads`` and chunking; the torch backend draws all
+        walkers from one generator, so there walker i also depends on ``walkers``.
+    neurons : int
+        p neurons (direct engine).
+    thresholds : mapping, optional
+        ``{"u": eta_u, "v": eta_v}``: record first-passage steps of ``max_j |alpha|``.
+    stop_at_passage : bool
+        Stop a walker once every tracked spike passed.
+    records : int or array
+        Number of log-spaced record steps, or the steps (increasing, from 0 to ``steps``).
+    init : (float, float), optional
+        A fixed start ``(alpha_u, alpha_v)`` instead of the uniform one.
+    complement : str
+        Reduced engine only: ``"exact"``, or the negative controls ``"mean"``, ``"drop"``.
+    threads : int, optional
+        Threads for walker chunks (default :func:`~easyhard.sgd._kernels.default_threads`).
+    first_walker : int
+        Index of the first walker (to split a run into pieces with the same numbers).
+
+    Returns
+    -------
+    Trajectories
+    """
+    steps = check_int("steps", steps, 1)
+    walkers = check_int("walkers", walkers, 1)
+    neurons = check_int("neurons", neurons, 1)
+    first_walker = check_int("first_walker", first_walker, 0)
+    threads = default_threads() if threads is None else check_int("threads", threads, 1)
+    seed = check_seed(seed)
+    fn = engine_function(engine)
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if complement not in COMPLEMENTS:
+        raise ValueError(f"complement must be one of {COMPLEMENTS}, got {complement!r}")
+    if complement != "exact" and engine != "reduced":
+        raise ValueError("complement applies to engine='reduced' only")
+    if engine != "direct" and neurons != 1:
+        raise ValueError(f"engine={engine!r} simulates one neuron (neurons=1), got neurons={neurons}")
+    params = make_problem(model, lr, activation, a, c, A)
+    eta = check_thresholds(thresholds)
+    start = check_init(init)
+    rec = _check_records(records, steps)
+    schedule = Schedule(rec, eta, bool(stop_at_passage and not np.all(np.isnan(eta))))
+    dev = device()
+    used = "numba" if engine != "direct" else (
+        backend if backend != "auto" else ("torch" if dev.type == "cuda" else "numba"))
+    t0 = time.perf_counter()
+    out = EngineOutput(*fn(params, walkers, schedule, seed, start, neurons=neurons, threads=threads,
+                           progress=progress, backend=used, complement=complement, first=first_walker))
+    wall = time.perf_counter() - t0
+    tracked = {k: np.where(np.isnan(out.passage[:, i]), np.inf, out.passage[:, i])
+               for i, k in enumerate(SPIKES) if not np.isnan(eta[i])}
+    config = {
+        "engine": engine, "backend": used, "d": params.d, "steps": steps, "lr": params.lr,
+        "activation": params.activation.name, "a": params.a, "c": params.c, "A": params.amp,
+        "walkers": walkers, "first_walker": first_walker, "neurons": neurons, "seed": seed,
+        "beta_u": model.beta_u, "beta_v": model.beta_v, "latent": model.latent,
+        "p_corr": model.p_corr, "rho": model.rho,
+        "thresholds": {k: float(eta[SPIKES.index(k)]) for k in tracked},
+        "init": None if start is None else start.tolist(), "complement": complement,
+    }
+    return Trajectories(rec, out.alpha_u, out.alpha_v, out.loss, tracked, config, wall, out.weights)
