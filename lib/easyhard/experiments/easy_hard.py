@@ -41,8 +41,8 @@ from easyhard.sgd import (
     sample_complexity,
     step_size,
 )
-from easyhard.sgd import ode as flow
 from easyhard.sgd.experiments import scaling, scaling_config
+from easyhard.theory import flow
 from easyhard.theory.quartic_escape import (
     MEDIAN_START_X_LIMIT,
     QuarticDiffusion,
@@ -133,7 +133,7 @@ class QuarticTheory:
     """Three predictions of the mean quartic escape, as first-passage steps / d^3 per d.
 
     ``closed_form``: ``tau_v = (alpha_0^-2 - eta^-2) / (8 K)`` from the median start;
-    ``flow``: the full noiseless flow from the median start (:mod:`easyhard.sgd.ode`);
+    ``flow``: the full noiseless flow from the median start (:mod:`easyhard.theory.flow`);
     ``diffusion``: the mean exit of the rescaled diffusion (Ito contraction and noise included).
     """
 
@@ -229,7 +229,7 @@ def trajectories(cfg: TrajectoryConfig, physics: Physics = Physics()) -> dict[st
 
     The covariance case uses ``delta = 1 / ln d`` and is shown against ``n / d``; the
     quartic case ``delta = 0.1 / d`` against ``n / d^3``. The flow
-    (:mod:`easyhard.sgd.ode`) starts at the median initial overlap and is the
+    (:mod:`easyhard.theory.flow`) starts at the median initial overlap and is the
     *noiseless* population flow: no Ito contraction, no diffusion.
     """
     out: dict[str, list[Curve]] = {}
@@ -259,6 +259,10 @@ def trajectories(cfg: TrajectoryConfig, physics: Physics = Physics()) -> dict[st
 class SweepConfig(_Preset):
     """Weak-recovery sweep of one case over d (:func:`easyhard.sgd.sample_complexity`).
 
+    The covariance presets start at d = 64: below, ``eta sqrt(d) < 4`` and the escape is
+    only a few dozen steps, a range where the median of integer passage steps is too
+    coarse for its bootstrap interval.
+
     ``budget``: each walker gets at most this many times the flow's escape steps.
     ``start="median"`` (quartic) starts every walker at the median initial overlap.
     """
@@ -274,7 +278,7 @@ class SweepConfig(_Preset):
 
     CASE_PRESETS: ClassVar[dict[str, dict[str, dict[str, Any]]]] = {
         "covariance": {
-            "ci": {"dims": (32, 64, 128, 256, 512), "walkers": 32},
+            "ci": {"dims": (64, 128, 256, 512, 1024), "walkers": 128},
             "laptop": {"dims": (64, 128, 256, 512, 1024, 2048, 4096), "walkers": 64, "seed": 0},
             "paper": {"dims": (64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384), "walkers": 128, "seed": 0},
         },
@@ -322,6 +326,38 @@ def saved_laptop_sweep(case: str) -> tuple[SampleComplexity, str] | None:
         return None
     meta = results.load(f"sgd_scaling_{case}", scaling_config(case, "laptop"))
     return sc, meta.describe() if meta is not None else "laptop scale"
+
+
+SAVED_LAPTOP = {"covariance": "covariance (saved laptop)", "quartic": "quartic (saved laptop)"}
+SAVED_LONG = "quartic, uniform start (saved long)"
+
+
+def saved_sweeps(long_min_dims: int = 4) -> dict[str, tuple[SampleComplexity, str]]:
+    """Every saved sweep of the chapter's default physics, by label, with its provenance line.
+
+    The laptop sweeps of both cases, and the long exact quartic sweep
+    (``easyhard.sgd.experiments.long_sweep("quartic_exact")``) once it has
+    ``long_min_dims`` finished dimensions.
+    """
+    out = {}
+    for case, label in SAVED_LAPTOP.items():
+        hit = saved_laptop_sweep(case)
+        if hit is not None:
+            out[label] = hit
+    from easyhard.sgd import experiments as sgd_experiments
+
+    if "quartic_exact" in getattr(sgd_experiments, "LONG_SWEEPS", {}):
+        long = sgd_experiments.long_sweep("quartic_exact")
+        if long is not None and long.dims.size >= long_min_dims:
+            res = results.load("sgd_sweep_quartic_exact", sgd_experiments.LONG_SWEEPS["quartic_exact"])
+            out[SAVED_LONG] = (long, res.describe() if res is not None else "long run")
+    return out
+
+
+def lower_bound_sweep(saved: dict[str, tuple[SampleComplexity, str]]) -> tuple[str, SampleComplexity] | None:
+    """The saved quartic sweep with the most dimensions (the long one once it exists)."""
+    quartic = [(label, sc) for label, (sc, _) in saved.items() if label.startswith("quartic")]
+    return max(quartic, key=lambda item: (item[1].dims.size, item[1].passage.shape[1])) if quartic else None
 
 
 # --------------------------------------------------------------------------- slopes
@@ -411,14 +447,17 @@ class Collapse:
 
 
 def collapse(sc: SampleComplexity, power: float) -> Collapse:
-    """:class:`Collapse` of the sweep's passage arrays at ``power`` (all walkers must pass)."""
-    if not np.all(np.isfinite(sc.passage)):
-        raise ValueError("collapse needs every walker to have passed (finite passage)")
+    """:class:`Collapse` of the sweep's passage arrays at ``power``.
+
+    Walkers that never passed (inf) count as later than every finite passage (the test
+    is rank-based); the median must be finite at every d.
+    """
     scaled = sc.passage / sc.dims[:, None].astype(float) ** power
+    ranked = np.where(np.isfinite(scaled), scaled, np.finfo(float).max)
     perm = scipy.stats.PermutationMethod(n_resamples=999, random_state=0)
     with warnings.catch_warnings():  # scipy >= 1.17 asks for `variant`; older ones lack it
         warnings.simplefilter("ignore", UserWarning)
-        res = scipy.stats.anderson_ksamp(list(scaled), method=perm)
+        res = scipy.stats.anderson_ksamp(list(ranked), method=perm)
     slope, lo, hi, _ = fit_slope(sc.dims, scaled)
     return Collapse(power, sc.dims, scaled, float(res.pvalue), (slope, lo, hi))
 
@@ -489,12 +528,39 @@ def step_size_description() -> str:
     return "; ".join(r.describe() for r in found) if found else "none saved"
 
 
+def step_size_runs(small: SampleComplexity, big: SampleComplexity, big_cfg: StepSizeConfig,
+                   saved: dict[str, tuple[SampleComplexity, str]],
+                   big_saved: SampleComplexity | None) -> dict[str, tuple[SampleComplexity, float]]:
+    """The runs of the step-size figure, by label, with their step constants: the live quartic
+    sweep (c = 0.1) and the live large-step sweep, plus the saved laptop pair when both exist."""
+    c_small = float(small.config["step_scale"])
+    out = {f"c = {c_small:g}, live": (small, c_small),
+           f"c = {big_cfg.step_scale:g}, live": (big, big_cfg.step_scale)}
+    laptop = saved.get(SAVED_LAPTOP["quartic"])
+    if laptop is not None and big_saved is not None:
+        out[f"c = {c_small:g}, saved laptop"] = (laptop[0], c_small)
+        out[f"c = {float(big_saved.config['step_scale']):g}, saved laptop"] = (
+            big_saved, float(big_saved.config["step_scale"]))
+    return out
+
+
 def mean_over_d3(sc: SampleComplexity) -> tuple[np.ndarray, np.ndarray]:
     """Mean first-passage step / d^3 per d and its standard error (all walkers must pass)."""
     if not np.all(np.isfinite(sc.passage)):
         raise ValueError("the mean needs every walker to have passed: raise the budget")
     scaled = sc.passage / sc.dims[:, None].astype(float) ** 3
     return scaled.mean(1), scaled.std(1, ddof=1) / math.sqrt(scaled.shape[1])
+
+
+def covariance_ito_factor(dims: np.ndarray, physics: Physics = Physics()) -> np.ndarray:
+    """How much the Ito contraction lengthens the covariance escape at ``delta = 1 / ln d``:
+    the rate ``2 |g_2| beta_u`` becomes ``2 |g_2| beta_u - delta C / 2``, so the time grows by
+    ``1 / (1 - delta C / (4 |g_2| beta_u))``."""
+    from easyhard.theory import hermite_coefficients
+
+    g2 = hermite_coefficients(physics.activation, physics.a, kmax=2)[2]
+    ratio = flow.noise_constant(physics.activation, physics.a) / (4 * abs(g2) * physics.beta)
+    return 1.0 / (1.0 - ratio / np.log(np.asarray(dims, dtype=float)))
 
 
 def diffusion(step_scale: float, physics: Physics = Physics()) -> QuarticDiffusion:

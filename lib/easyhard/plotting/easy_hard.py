@@ -14,7 +14,7 @@ from easyhard.plotting import PALETTE, label_scale
 from easyhard.sgd import SampleComplexity, Trajectories
 from easyhard.theory.quartic_escape import QuarticDiffusion
 
-COLORS: list[str] = [PALETTE[k] for k in ("blue", "orange", "green", "red", "purple", "sky", "black")]
+COLORS: list[str] = [PALETTE[k] for k in ("blue", "orange", "green", "red", "purple", "sky", "black", "yellow")]
 
 
 def trajectories(curves: Mapping[str, Sequence[Curve]], provenance: str) -> plt.Figure:
@@ -70,7 +70,9 @@ def collapse(views: Sequence[Collapse], provenance: str) -> plt.Figure:
     fig, axes = plt.subplots(1, len(views), figsize=(5 * len(views), 3.6), layout="constrained", sharey=True)
     for ax, view in zip(np.atleast_1d(axes), views, strict=True):
         for d, row, color in zip(view.dims, view.scaled, COLORS, strict=False):
-            ax.ecdf(row, color=color, label=f"d = {d}")
+            finite = np.sort(row[np.isfinite(row)])  # walkers that never passed stay above
+            ax.step(finite, np.arange(1, finite.size + 1) / row.size, where="post", color=color,
+                    label=f"d = {d}")
         slope, lo, hi = view.drift
         ax.set(xscale="log", xlabel=f"first passage / d$^{{{view.power:g}}}$",
                title=f"median $\\propto d^{{{slope:.2f}}}$ [{lo:.2f}, {hi:.2f}]; AD p = {view.pvalue:.2g}")
