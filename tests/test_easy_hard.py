@@ -243,3 +243,18 @@ def test_figures_build():
     curve = eh.Curve(16, np.arange(3), np.ones(3), np.ones(3), np.arange(3.0))
     ehplot.trajectories({"covariance": [curve], "quartic": [curve]}, "test")
     ehplot.cost([64, 128], {"direct": [1, 2], "reduced": [1, 1]}, "test")
+
+
+def test_saved_long_sweep_is_picked_up(tmp_path, monkeypatch):
+    from easyhard import results
+    from easyhard.sgd.experiments import LONG_SWEEPS
+
+    monkeypatch.setenv(results.RESULTS_ENV, str(tmp_path))
+    assert eh.saved_sweeps() == {}
+    sc = synthetic(3.0, dims=(16, 24, 32, 48, 64))
+    results.save("sgd_sweep_quartic_exact", LONG_SWEEPS["quartic_exact"], sc.arrays(), wall_time=1.0, scale="long")
+    saved = eh.saved_sweeps()
+    assert list(saved) == [eh.SAVED_LONG]
+    label, picked = eh.lower_bound_sweep(saved)
+    assert label == eh.SAVED_LONG and picked.dims.tolist() == [16, 24, 32, 48, 64]
+    assert eh.saved_sweeps(long_min_dims=6) == {}
