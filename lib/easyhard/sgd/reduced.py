@@ -170,7 +170,7 @@ def _reduced_walker(
 def run_reduced(
     params: Problem, walkers: int, schedule: Schedule, seed: int, init: np.ndarray | None, *,
     neurons: int = 1, threads: int = 1, progress: bool = False, backend: str = "numba",
-    complement: str = "exact", first: int = 0,
+    complement: str = "exact", first: int = 0, device: object = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, None]:
     """Walkers ``first .. first + walkers - 1`` of the reduced engine (the engine interface of
     :mod:`easyhard.sgd.run`): walker i from :func:`~easyhard.sgd._kernels.walker_generator`

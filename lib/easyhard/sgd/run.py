@@ -4,7 +4,7 @@ An engine is a function registered in :data:`ENGINES` with the signature
 
     engine(params: Problem, walkers: int, schedule: Schedule, seed: int,
            init: np.ndarray | None, *, neurons: int, threads: int, progress: bool,
-           backend: str, complement: str, first: int) -> EngineOutput
+           backend: str, complement: str, first: int, device: torch.device) -> EngineOutput
 
 It simulates walkers ``first .. first + walkers - 1`` (walker i's randomness
 fixed by ``(seed, i)`` where the engine allows it) and returns arrays shaped
@@ -24,7 +24,8 @@ import numpy as np
 import torch
 
 from easyhard.activations import Activation, get_activation, is_builtin
-from easyhard.config import check_seed, device
+from easyhard.config import check_seed
+from easyhard.config import device as default_device
 from easyhard.data.mcm import MixedCumulantModel
 from easyhard.diffusion import vp_coefficients
 from easyhard.sgd._kernels import ACTIVATION_CODES, KernelParams, Schedule, default_threads
@@ -208,12 +209,12 @@ def engine_function(engine: str) -> Callable[..., EngineOutput]:
 def run_direct(
     params: Problem, walkers: int, schedule: Schedule, seed: int, init: np.ndarray | None, *,
     neurons: int = 1, threads: int = 1, progress: bool = False, backend: str = "auto",
-    complement: str = "exact", first: int = 0,
+    complement: str = "exact", first: int = 0, device: torch.device | None = None,
 ) -> EngineOutput:
     """The direct engine on its backend (``"auto"``: torch on CUDA when present, else numba)."""
     if complement != "exact":
         raise ValueError("complement applies to engine='reduced' only")
-    dev = device()
+    dev = device if device is not None else default_device()
     used = backend if backend != "auto" else ("torch" if dev.type == "cuda" else "numba")
     if used == "numba":
         from easyhard.sgd.direct_numba import run_numba
@@ -249,6 +250,7 @@ def run(
     complement: str = "exact",
     threads: int | None = None,
     first_walker: int = 0,
+    device: str | torch.device | None = None,
 ) -> Trajectories:
     """Projected online SGD of the tied neuron denoiser on fresh MCM samples.
 
@@ -289,6 +291,9 @@ def run(
         Threads for walker chunks (default :func:`~easyhard.sgd._kernels.default_threads`).
     first_walker : int
         Index of the first walker (to split a run into pieces with the same numbers).
+    device : str or torch.device, optional
+        Device of the torch backend (default :func:`easyhard.config.device`); ``"auto"``
+        picks torch when it is CUDA.
 
     Returns
     -------
@@ -314,12 +319,13 @@ def run(
     start = check_init(init)
     rec = _check_records(records, steps)
     schedule = Schedule(rec, eta, bool(stop_at_passage and not np.all(np.isnan(eta))))
-    dev = device()
+    dev = torch.device(device) if device is not None else default_device()
     used = "numba" if engine != "direct" else (
         backend if backend != "auto" else ("torch" if dev.type == "cuda" else "numba"))
     t0 = time.perf_counter()
     out = EngineOutput(*fn(params, walkers, schedule, seed, start, neurons=neurons, threads=threads,
-                           progress=progress, backend=used, complement=complement, first=first_walker))
+                           progress=progress, backend=used, complement=complement, first=first_walker,
+                           device=dev))
     wall = time.perf_counter() - t0
     tracked = {k: np.where(np.isnan(out.passage[:, i]), np.inf, out.passage[:, i])
                for i, k in enumerate(SPIKES) if not np.isnan(eta[i])}
