@@ -221,6 +221,8 @@ def test_mean_needs_finite_passages():
     sc.passage[0, 0] = np.inf
     with pytest.raises(ValueError, match="every walker"):
         eh.mean_over_d3(sc)
+    mean, se = eh.mean_over_d3(sc, censored="nan")
+    assert np.isnan(mean[0]) and np.all(np.isfinite(mean[1:])) and np.all(se[1:] > 0)
     view = eh.collapse(sc, 3.0)  # censored walkers are ranked last, not refused
     assert np.isinf(view.scaled[0, 0]) and 0 < view.pvalue <= 1
 

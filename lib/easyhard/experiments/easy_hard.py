@@ -544,23 +544,51 @@ def step_size_runs(small: SampleComplexity, big: SampleComplexity, big_cfg: Step
     return out
 
 
-def mean_over_d3(sc: SampleComplexity) -> tuple[np.ndarray, np.ndarray]:
-    """Mean first-passage step / d^3 per d and its standard error (all walkers must pass)."""
-    if not np.all(np.isfinite(sc.passage)):
+def mean_over_d3(sc: SampleComplexity, censored: str = "raise") -> tuple[np.ndarray, np.ndarray]:
+    """Mean first-passage step / d^3 per d and its standard error.
+
+    The mean needs every walker to have passed: ``censored="raise"`` refuses a d where one
+    did not, ``"nan"`` returns NaN there.
+    """
+    if censored not in ("raise", "nan"):
+        raise ValueError(f"censored must be 'raise' or 'nan', got {censored!r}")
+    done = np.all(np.isfinite(sc.passage), axis=1)
+    if censored == "raise" and not done.all():
         raise ValueError("the mean needs every walker to have passed: raise the budget")
     scaled = sc.passage / sc.dims[:, None].astype(float) ** 3
-    return scaled.mean(1), scaled.std(1, ddof=1) / math.sqrt(scaled.shape[1])
+    with np.errstate(invalid="ignore"):
+        mean = np.where(done, scaled.mean(1), np.nan)
+        se = np.where(done, scaled.std(1, ddof=1) / math.sqrt(scaled.shape[1]), np.nan)
+    return mean, se
 
 
-def covariance_ito_factor(dims: np.ndarray, physics: Physics = Physics()) -> np.ndarray:
-    """How much the Ito contraction lengthens the covariance escape at ``delta = 1 / ln d``:
-    the rate ``2 |g_2| beta_u`` becomes ``2 |g_2| beta_u - delta C / 2``, so the time grows by
-    ``1 / (1 - delta C / (4 |g_2| beta_u))``."""
-    from easyhard.theory import hermite_coefficients
+def effective_sweeps(physics: Physics = Physics(), eta: float = 0.5) -> dict[float, tuple[SampleComplexity, str]]:
+    """The saved quartic sweeps of the effective (SDE) engine, by step constant c, with provenance.
 
-    g2 = hermite_coefficients(physics.activation, physics.a, kmax=2)[2]
-    ratio = flow.noise_constant(physics.activation, physics.a) / (4 * abs(g2) * physics.beta)
-    return 1.0 / (1.0 - ratio / np.log(np.asarray(dims, dtype=float)))
+    Uniform start, threshold ``eta``; empty if none is saved for these physics.
+    """
+    out = {}
+    for res in results.find("sgd_effective_quartic"):
+        cfg = res.config
+        if (cfg.get("engine") == "effective" and cfg.get("start") == "uniform" and cfg.get("eta") == eta
+                and cfg.get("activation", "tanh") == physics.activation and cfg.get("a", 0.6) == physics.a
+                and cfg.get("beta_v") == physics.beta and cfg.get("beta_u") == 0.0):
+            out.setdefault(float(cfg["step_scale"]), (SampleComplexity.from_result(res), res.describe()))
+    return dict(sorted(out.items()))
+
+
+def large_d_half(sc: SampleComplexity) -> SampleComplexity:
+    """The dimensions at or above the geometric middle of the sweep's range."""
+    keep = np.log(sc.dims) >= 0.5 * (np.log(sc.dims[0]) + np.log(sc.dims[-1]))
+    return dataclasses.replace(sc, dims=sc.dims[keep], passage=sc.passage[keep], lr=sc.lr[keep],
+                               theory_steps=sc.theory_steps[keep], formula_steps=sc.formula_steps[keep])
+
+
+def diffusion_deviation(sc: SampleComplexity, theory: QuarticDiffusion, eta: float,
+                        start: str = "median") -> np.ndarray:
+    """(measured mean - diffusion's mean) / standard error per d (NaN where a walker never passed)."""
+    mean, se = mean_over_d3(sc, censored="nan")
+    return (mean - theory.mean_steps_over_d3(sc.dims, eta, start=start)) / se
 
 
 def diffusion(step_scale: float, physics: Physics = Physics()) -> QuarticDiffusion:
@@ -636,12 +664,6 @@ def ns_per_step(d: int, engine: str, steps: int, walkers: int = 4) -> float:
     best = min(run(model, steps, 0.1 / d**2, walkers=walkers, engine=engine, backend="numba", records=2).wall_time
                for _ in range(2))
     return best / (walkers * steps) * 1e9
-
-
-def step_size_deviation(sc: SampleComplexity, theory: QuarticDiffusion, eta: float) -> np.ndarray:
-    """(measured mean - diffusion's mean) / standard error of the measured mean, per d."""
-    mean, se = mean_over_d3(sc)
-    return (mean - theory.mean_steps_over_d3(sc.dims, eta)) / se
 
 
 def rescaled_summary(theories: dict[float, QuarticDiffusion], eta: float,

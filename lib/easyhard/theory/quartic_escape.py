@@ -172,18 +172,35 @@ class QuarticDiffusion:
         out = out + np.where(np.isfinite(exits), 0.0, 1.0 / (8.0 * self.rate * self.FAR))
         return np.where(exits <= x0, 0.0, out)
 
-    def mean_steps_over_d3(self, dims: np.ndarray, eta: float, x0: float | None = None) -> np.ndarray:
+    def mean_steps_over_d3(self, dims: np.ndarray, eta: float, x0: float | None = None,
+                           start: str = "median", nodes: int = 4000) -> np.ndarray:
         """Mean first-passage step over ``d^3`` at each d: ``E[s] / c`` with exit ``d eta^2``.
 
-        ``x0``: the start ``d alpha_0^2`` (default: the median start of each d).
-        ``dims`` may contain ``np.inf`` (the limit, from ``x0`` = the chi^2_1 median by default).
+        ``start="median"``: from ``x0`` (default: the median start of each d);
+        ``start="uniform"``: averaged over a uniform start, ``x0 = d B`` with
+        ``B ~ Beta(1/2, (d - 1)/2)`` (chi^2_1 in the limit), by ``nodes`` quantile midpoints.
+        ``dims`` may contain ``np.inf`` (the d -> infinity limit).
         """
         if not 0.0 < eta < 1.0:
             raise ValueError(f"eta must lie in (0, 1), got {eta!r}")
+        if start not in ("median", "uniform"):
+            raise ValueError(f"start must be 'median' or 'uniform', got {start!r}")
         dims = np.atleast_1d(np.asarray(dims, dtype=float))
         out = np.empty(dims.shape)
+        levels = (np.arange(nodes) + 0.5) / nodes
         for i, d in enumerate(dims):
-            start = x0 if x0 is not None else (
+            exit_level = np.array([d * eta**2])
+            if start == "uniform":
+                x0s = (scipy.stats.chi2.ppf(levels, 1) if not math.isfinite(d)
+                       else d * scipy.stats.beta.ppf(levels, 0.5, (d - 1) / 2.0))
+                F = self._integral
+                ends = math.sqrt(min(float(exit_level[0]), self.FAR))
+                times = F(ends)[1] - F(np.sqrt(np.minimum(x0s, ends**2)))[1]
+                if not math.isfinite(d):
+                    times = times + 1.0 / (8.0 * self.rate * self.FAR)
+                out[i] = float(np.mean(times)) / self.step_scale
+                continue
+            x = x0 if x0 is not None else (
                 MEDIAN_START_X_LIMIT if not math.isfinite(d) else median_start_x(int(d)))
-            out[i] = self.mean_exit_time(start, np.array([d * eta**2]))[0] / self.step_scale
+            out[i] = self.mean_exit_time(x, exit_level)[0] / self.step_scale
         return out
