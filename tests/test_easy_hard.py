@@ -260,3 +260,14 @@ def test_saved_long_sweep_is_picked_up(tmp_path, monkeypatch):
     label, picked = eh.lower_bound_sweep(saved)
     assert label == eh.SAVED_LONG and picked.dims.tolist() == [16, 24, 32, 48, 64]
     assert eh.saved_sweeps(long_min_dims=6) == {}
+
+
+def test_covariance_ito_factor():
+    from easyhard.theory import hermite_coefficients
+
+    g2 = hermite_coefficients("tanh", 0.6, kmax=2)[2]
+    dims = np.array([64, 1024])
+    factor = eh.covariance_ito_factor(dims)
+    expected = 1 / (1 - C / (4 * abs(g2) * 5.0) / np.log(dims))
+    assert factor == pytest.approx(expected, rel=1e-4)
+    assert factor[0] > factor[1] > 1

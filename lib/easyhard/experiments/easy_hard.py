@@ -42,7 +42,7 @@ from easyhard.sgd import (
     step_size,
 )
 from easyhard.sgd.experiments import scaling, scaling_config
-from easyhard.theory import flow
+from easyhard.theory import flow, hermite_coefficients
 from easyhard.theory.quartic_escape import (
     MEDIAN_START_X_LIMIT,
     QuarticDiffusion,
@@ -589,6 +589,15 @@ def diffusion_deviation(sc: SampleComplexity, theory: QuarticDiffusion, eta: flo
     """(measured mean - diffusion's mean) / standard error per d (NaN where a walker never passed)."""
     mean, se = mean_over_d3(sc, censored="nan")
     return (mean - theory.mean_steps_over_d3(sc.dims, eta, start=start)) / se
+
+
+def covariance_ito_factor(dims: np.ndarray, physics: Physics = Physics()) -> np.ndarray:
+    """How much the Ito contraction lengthens the covariance escape at ``delta = 1 / ln d``:
+    the rate ``2 |g_2| beta_u`` becomes ``2 |g_2| beta_u - delta C / 2``, so the time grows by
+    ``1 / (1 - delta C / (4 |g_2| beta_u))``."""
+    g2 = hermite_coefficients(physics.activation, physics.a, kmax=2)[2]
+    ratio = flow.noise_constant(physics.activation, physics.a) / (4 * abs(g2) * physics.beta)
+    return 1.0 / (1.0 - ratio / np.log(np.asarray(dims, dtype=float)))
 
 
 def diffusion(step_scale: float, physics: Physics = Physics()) -> QuarticDiffusion:
