@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numba as nb
 import numpy as np
+import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -101,6 +102,7 @@ def main() -> None:
     args = parser.parse_args()
     work = 2e6 if args.quick else 1e7  # direct walker-steps x d per measurement
     dev = device()
+    torch.set_num_threads(1)  # the torch column on one thread, like the numba ones
     print(f"machine: {os.cpu_count()} cpus; torch device: {dev}; load average {os.getloadavg()[0]:.1f}")
 
     print("\n1. engines, ns per walker-step (16 walkers, quartic spike, lr = 0.1/d^2)")
