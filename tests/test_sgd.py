@@ -21,7 +21,7 @@ def _model(d: int = 32, **kw) -> MixedCumulantModel:
 @pytest.mark.parametrize("engine,backend", ENGINES)
 def test_same_seed_same_numbers(engine: str, backend: str) -> None:
     m = _model()
-    kw = dict(engine=engine, backend=backend, walkers=3, records=8)
+    kw = dict(engine=engine, backend=backend, walkers=3, records=8, device="cpu")
     r1 = run(m, 200, 0.01, seed=5, **kw)
     r2 = run(m, 200, 0.01, seed=5, **kw)
     r3 = run(m, 200, 0.01, seed=6, **kw)
@@ -34,16 +34,27 @@ def test_same_seed_same_numbers(engine: str, backend: str) -> None:
 @pytest.mark.parametrize("neurons", [1, 3])
 def test_weights_stay_unit_and_overlaps_match(backend: str, neurons: int) -> None:
     m = _model(16, beta_v=5.0, p_corr=0.5)
-    r = run(m, 500, 0.05, walkers=4, neurons=neurons, backend=backend, records=4)
+    r = run(m, 500, 0.05, walkers=4, neurons=neurons, backend=backend, records=4, device="cpu")
     np.testing.assert_allclose(np.linalg.norm(r.weights, axis=2), 1.0, atol=1e-12)
     u, v = m.u.double().numpy(), m.v.double().numpy()
     np.testing.assert_allclose(r.weights @ u, r.alpha_u[:, :, -1], atol=1e-10)
     np.testing.assert_allclose(r.weights @ v, r.alpha_v[:, :, -1], atol=1e-10)
 
 
-def test_reduced_state_stays_on_the_sphere() -> None:
-    r = run(_model(8, beta_v=5.0), 2000, 0.3, walkers=8, engine="reduced", records=50)
-    assert np.all(r.alpha_u**2 + r.alpha_v**2 <= 1.0 + 1e-12)
+def test_stop_at_passage_records_nan_after_the_stop() -> None:
+    """Every step recorded: the passage is the first record >= 1 with |alpha_u| >= eta, and
+    the records after it are NaN."""
+    steps = 300
+    r = run(_model(12), steps, 0.05, walkers=8, engine="reduced", thresholds={"u": 0.5},
+            stop_at_passage=True, records=np.arange(steps + 1))
+    for i in range(8):
+        au = np.abs(r.alpha_u[i, 0])
+        hits = np.flatnonzero(au[1:] >= 0.5) + 1
+        if hits.size == 0:
+            assert r.passage["u"][i] == np.inf
+            continue
+        n = hits[0]
+        assert r.passage["u"][i] == n and np.all(np.isnan(au[n + 1:]))
 
 
 @pytest.mark.parametrize("engine", ["reduced", "direct"])

@@ -3,7 +3,7 @@
 Two kinds of check. (1) Whole runs over many walkers for the covariance, quartic
 and correlated cases: the means and the laws (KS) of the overlaps agree and first-passage
 times pass a two-sample KS test. (2) The test with power: small d, a fixed
-start, a few large steps and 4e5 repetitions; a KS test on the overlaps
+start, a few large steps and 1e5 repetitions; a KS test on the overlaps
 separates the exact reduction (passes) from the mean-norm shortcut (fails).
 """
 
@@ -47,8 +47,8 @@ def test_engines_agree_on_whole_runs(case: str) -> None:
 
 
 def test_reduction_is_exact_and_the_test_has_power() -> None:
-    """d = 8, start (alpha_u, alpha_v) = (0.3, 0.2), 3 steps of lr = 1, 4e5 repetitions."""
-    d, steps, lr, n = 8, 3, 1.0, 400_000
+    """d = 8, start (alpha_u, alpha_v) = (0.3, 0.2), 3 steps of lr = 1, 1e5 repetitions."""
+    d, steps, lr, n = 8, 3, 1.0, 100_000
     model = MixedCumulantModel(d, beta_u=5.0, beta_v=5.0, seed=0)
     common = dict(walkers=n, init=(0.3, 0.2), records=np.array([0, steps]))
     direct = run(model, steps, lr, engine="direct", backend="numba", seed=1, **common)
@@ -61,5 +61,5 @@ def test_reduction_is_exact_and_the_test_has_power() -> None:
         )
 
     assert min(pvalues("exact")) > 1e-3
-    assert max(pvalues("mean")) < 1e-6  # the chi-distributed norm replaced by its mean: wrong
+    assert max(pvalues("mean")) < 1e-6  # the chi-square replaced by its mean: wrong
     assert max(pvalues("drop")) < 1e-6  # the rest of the sample dropped: wrong
