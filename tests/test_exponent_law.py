@@ -127,7 +127,11 @@ def test_saved_invariance_across_noise_levels():
         assert max(r["lo"] for r in rows) < min(r["hi"] for r in rows), f"k = {k}: intervals do not overlap"
 
 
-def test_saved_blind_relu_never_recovers():
+def test_saved_blind_relu_is_much_slower_than_tanh():
+    """ReLU has g_4 = 0: it reaches the threshold only by noise excursions (chapter text), rarely
+    within the tanh median and with a median many times the tanh median."""
     case, arr, _ = _saved("k4_relu_blind")
     assert case.k is None and case.activation == "relu"
-    assert np.all(np.isinf(arr["passage"][np.asarray(arr["passage"]) > 0]))
+    p, ref = arr["passage"][0], case.reference_steps[0]
+    assert np.mean((p > 0) & (p <= ref)) < 0.2
+    assert np.median(p) > 5 * ref

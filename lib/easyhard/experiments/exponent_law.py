@@ -295,10 +295,10 @@ def case(name: str, scale: str | None = None, **overrides: Any) -> LawCase:
 MAX_STEPS = 2**62
 
 #: the blind case runs at these d (the exact engine pays every step of its budget)
-BLIND_DIMS: dict[str, tuple[int, ...]] = {"ci": (24,), "laptop": (24, 32), "paper": (24, 32)}
+BLIND_DIMS: dict[str, tuple[int, ...]] = {"ci": (32,), "laptop": (32,), "paper": (32,)}
 
 
-def blind_case(seeing: LawCase, passage: np.ndarray, factor: float = 10.0, walkers: int = 16,
+def blind_case(seeing: LawCase, passage: np.ndarray, factor: float = 10.0, walkers: int = 32,
                dims: tuple[int, ...] | None = None) -> LawCase:
     """ReLU on the spike of ``seeing`` (a k = 4 tanh case), exact engine, with a budget of
     ``factor`` times the seeing neuron's median passage at each of ``dims`` (a subset of
