@@ -138,14 +138,14 @@ def main() -> None:
     print(f"   chi2({d - 3}) draw: Marsaglia-Tsang {mt:.1f} ns, numba rng.chisquare {nbc:.1f} ns")
 
     print("\n3. parallel (wall clock)")
-    walkers, steps = 64, int(work / 64)
+    walkers, steps = 64, 300_000 if args.quick else 1_000_000  # seconds of work per run
     kw = dict(walkers=walkers, engine="reduced", records=2)
     run(model, 2, 1e-4, **kw)
     t1 = min(wall(lambda: run(model, steps, 0.1 / d**2, threads=1, **kw)) for _ in range(2))
     t2 = min(wall(lambda: run(model, steps, 0.1 / d**2, threads=2, **kw)) for _ in range(2))
     print(f"   reduced engine, 64 walkers: 1 thread {t1:.2f} s, 2 threads {t2:.2f} s: {t1 / t2:.2f}x")
-    sweep = dict(dims=[64, 96, 128, 192], beta_u=5.0, spike="u", walkers=64 if args.quick else 256,
-                 chunk=16 if args.quick else 64, budget=5.0, seed=1, progress=False)
+    sweep = dict(dims=[64, 96, 128, 192], beta_u=5.0, spike="u", walkers=512 if args.quick else 2048,
+                 chunk=128 if args.quick else 512, budget=5.0, seed=1, progress=False)
     warm = {**sweep, "dims": [16], "walkers": 4, "chunk": 2}
     sample_complexity(**warm, n_jobs=1)
     sample_complexity(**warm, n_jobs=2)  # starts joblib's two worker processes (reused below)
