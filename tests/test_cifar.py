@@ -1,4 +1,4 @@
-"""CIFAR-10 loader and its Gaussian surrogate (science.md 1, 6.1)."""
+"""CIFAR-10 loader and its Gaussian surrogate."""
 
 from __future__ import annotations
 

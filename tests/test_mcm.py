@@ -1,4 +1,4 @@
-"""The mixed cumulant model against its analytic statistics (science.md 2).
+"""The mixed cumulant model against its analytic statistics.
 
 Tolerances are 5 standard errors derived from n (or from batch means).
 """

@@ -1,4 +1,4 @@
-"""The tied neuron denoiser D_W(x_t) = c x_t + A sum_j w_j sigma(w_j . x_t) (science.md 3)."""
+"""The tied neuron denoiser D_W(x_t) = c x_t + A sum_j w_j sigma(w_j . x_t)."""
 
 import math
 

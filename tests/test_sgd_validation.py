@@ -63,3 +63,23 @@ def test_reduction_is_exact_and_the_test_has_power() -> None:
     assert min(pvalues("exact")) > 1e-3
     assert max(pvalues("mean")) < 1e-6  # the chi-square replaced by its mean: wrong
     assert max(pvalues("drop")) < 1e-6  # the rest of the sample dropped: wrong
+
+
+def test_two_neurons_numba_and_torch_agree_in_law_and_the_test_has_power() -> None:
+    """p = 2 neurons: the numba and torch direct backends draw from different streams, so
+    compare the law of the overlaps after a few large steps (KS); a 20% larger step on the
+    torch side must be rejected, or the comparison could not tell the backends apart."""
+    model = MixedCumulantModel(8, beta_u=5.0, beta_v=5.0, seed=3)
+    steps, lr, walkers = 40, 0.1, 6000
+
+    def overlaps(backend: str, step: float, seed: int) -> np.ndarray:
+        tr = run(model, steps, step, walkers=walkers, neurons=2, seed=seed, backend=backend,
+                 records=np.array([0, steps]), device="cpu")
+        return np.concatenate([np.abs(tr.alpha_u[:, :, -1]).max(axis=1), tr.alpha_v[:, 0, -1]])
+
+    reference = overlaps("numba", lr, 11)
+    same = scipy.stats.ks_2samp(reference[:walkers], overlaps("torch", lr, 12)[:walkers]).pvalue
+    same_v = scipy.stats.ks_2samp(reference[walkers:], overlaps("torch", lr, 12)[walkers:]).pvalue
+    wrong = scipy.stats.ks_2samp(reference[:walkers], overlaps("torch", 1.2 * lr, 12)[:walkers]).pvalue
+    assert min(same, same_v) > 1e-3, (same, same_v)
+    assert wrong < 1e-6, wrong

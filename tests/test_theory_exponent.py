@@ -1,4 +1,4 @@
-"""The diffusion information exponent of each spike (science.md 4.3)."""
+"""The diffusion information exponent of each spike."""
 
 import math
 

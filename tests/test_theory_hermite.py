@@ -1,4 +1,4 @@
-"""Hermite coefficients g_k(a) and the one-dimensional loss G_t(p) (science.md 4.1-4.3)."""
+"""Hermite coefficients g_k(a) and the one-dimensional loss G_t(p)."""
 
 import math
 
@@ -9,7 +9,7 @@ from numpy.polynomial.hermite_e import hermegauss, hermevander
 
 from easyhard.theory import hermite_coefficients, population_loss_1d
 
-# science.md 4.3 (tanh / erf, c = a, A = 1)
+# reference values (tanh / erf, c = a, A = 1)
 REFERENCE = [
     ("tanh", 0.6, 2, -0.3997),
     ("tanh", 0.6, 4, 0.01306),

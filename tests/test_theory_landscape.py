@@ -1,4 +1,4 @@
-"""The exact population loss of the MCM as a function of the overlaps (science.md 2, 4.1-4.2)."""
+"""The exact population loss of the MCM as a function of the overlaps."""
 
 import math
 

@@ -1,4 +1,4 @@
-"""The DDPM U-Net: shapes, parameter counts, validation (science.md 6.2)."""
+"""The DDPM U-Net: shapes, parameter counts, validation."""
 
 from __future__ import annotations
 

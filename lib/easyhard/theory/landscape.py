@@ -1,14 +1,14 @@
 """The exact population loss of the mixed cumulant model as a function of the overlaps.
 
 For a unit vector w with overlaps alpha_m = w.m, alpha_u = w.u, alpha_v = w.v
-(science.md 2), the projection p = w.x0 is
+(chapter "The mixed cumulant model"), the projection p = w.x0 is
 
     p = beta_m alpha_m + sqrt(beta_u) alpha_u lam + b alpha_v nu + r Z',
     b = sqrt(beta_v / (1 + beta_v)),   r^2 = ||S w||^2 = 1 - b^2 alpha_v^2,
 
 with Z' ~ N(0, 1) independent of the latents (w.Sz is Gaussian with variance
 ||S w||^2). The law of p depends on w only through the overlaps, and so does
-the loss: L_t(w) = E||x0 - c x_t||^2 + E[G_t(p)] (science.md 4.1). Everything
+the loss: L_t(w) = E||x0 - c x_t||^2 + E[G_t(p)] (chapter "The diffusion information exponent"). Everything
 here is quadrature, no Monte Carlo: a finite sum over the atoms of nu when it is
 independent of lam, and a quadrature over lam (with panel edges at the
 quantile thresholds) on the coupled part, of weight p_corr.
@@ -103,7 +103,7 @@ def excess_loss(
 ) -> np.ndarray:
     """L_t(w) - L_t^Gauss = E[G_t(w.x0)] - E[G_t(Z)] as a function of the overlaps.
 
-    The landscape of science.md 4.1 (x0 units, per sample; the d-dependent
+    The landscape of the chapter "The diffusion information exponent" (x0 units, per sample; the d-dependent
     constant cancels), vectorised (broadcast) over the overlap arrays.
     """
     act = get_activation(activation)
@@ -126,7 +126,7 @@ def population_loss(
     """The exact L_t(w) = E||x0 - D_w(x_t)||^2 of a unit vector w (x0 units, summed over dims).
 
     L_t(w) = (1 - c a)^2 E||x0||^2 + c^2 s^2 d + E[G_t(w.x0)] with
-    E||x0||^2 = d + beta_u + beta_m^2 (science.md 2 and 4.1).
+    E||x0||^2 = d + beta_u + beta_m^2.
     """
     w = torch.as_tensor(w, dtype=torch.float64).cpu()
     if w.shape != (model.d,):
