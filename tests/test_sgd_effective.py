@@ -149,13 +149,15 @@ SAVED = [(case, d) for case, by_d in REFERENCE_WALKERS.items() for d in by_d]
 @pytest.mark.parametrize(("case", "d"), SAVED)
 def test_ks_quartic_against_saved_exact_runs(case: str, d: int) -> None:
     """The diffusion limit passes; without the Ito contraction it fails (negative control),
-    wherever the exact sample (>= 400 walkers) has the power to tell."""
+    wherever the exact sample has the power to tell: at c = 1 (>= 400 walkers). At c = 0.1 the
+    Ito term shifts the passage law by less than 400 exact walkers resolve (p without it was
+    3e-5 with one saved sample and 0.19 with another), so there only the pass is asserted."""
     exact = exact_reference(case, d, compute=False)
     assert exact is not None, f"saved reference missing: run python -m easyhard.sgd.effective_validation ({case}, d={d})"
     p, _, eff = ks_validation(case, d, 1000, exact=exact)
     assert np.mean(np.isfinite(exact)) > 0.8 and np.mean(np.isfinite(eff)) > 0.8
     assert p > 1e-3, (case, d, p)
-    if exact.size >= 400:
+    if case == "quartic_c1" and exact.size >= 400:
         p_no_ito, _, _ = ks_validation(case, d, 1000, exact=exact, ito=False)
         assert p_no_ito < 1e-3, (case, d, p_no_ito)
 
