@@ -79,7 +79,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping
-from typing import Any
 
 import numba as nb
 import numpy as np
@@ -89,6 +88,7 @@ from easyhard.config import check_seed
 from easyhard.data.mcm import MixedCumulantModel
 from easyhard.diffusion import vp_coefficients
 from easyhard.sgd import Trajectories, record_steps
+from easyhard.sgd.run import check_int
 from easyhard.theory.effective import FIELDS, SLOPES, chebyshev_tables
 
 #: default accuracy of the adaptive step (fraction of the local overlap scale per step)
@@ -262,12 +262,6 @@ def _check_thresholds(thresholds: Mapping[str, float] | None) -> np.ndarray:
     return out
 
 
-def _check_positive_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def run_effective(
     model: MixedCumulantModel,
     steps: int,
@@ -300,8 +294,8 @@ def run_effective(
     """
     if not isinstance(model, MixedCumulantModel):
         raise TypeError(f"model must be a MixedCumulantModel, got {type(model).__name__}")
-    steps = _check_positive_int("steps", steps, 1)
-    walkers = _check_positive_int("walkers", walkers, 1)
+    steps = check_int("steps", steps, 1)
+    walkers = check_int("walkers", walkers, 1)
     if neurons != 1:
         raise ValueError(f"engine='effective' simulates one neuron (neurons=1), got neurons={neurons}")
     seed = check_seed(seed)
@@ -310,7 +304,7 @@ def run_effective(
         raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
     if not (isinstance(eps, (int, float)) and 0.0 < eps <= 0.5):
         raise ValueError(f"eps (step accuracy) must lie in (0, 0.5], got {eps!r}")
-    degree = _check_positive_int("degree", degree, 4)
+    degree = check_int("degree", degree, 4)
     act = get_activation(activation)
     if act.name not in SLOPES:
         raise ValueError(f"engine='effective' needs a smooth activation {tuple(SLOPES)}, got {act.name!r}")

@@ -34,7 +34,7 @@ from numpy.typing import ArrayLike
 from easyhard.activations import Activation, get_activation
 from easyhard.data.mcm import MixedCumulantModel
 from easyhard.theory.hermite import check_scalars, smoothed_G
-from easyhard.theory.landscape import MCMLike, excess_loss
+from easyhard.theory.landscape import MCMLike, check_overlaps, excess_loss
 
 
 def _rho(model: MCMLike) -> float:
@@ -74,13 +74,7 @@ def surrogate_excess_loss(
     """
     act = get_activation(activation)
     a, s, c, A = check_scalars(a, c, A)
-    au, av, am = np.broadcast_arrays(*(np.asarray(x, float) for x in (alpha_u, alpha_v, alpha_m)))
-    norm2 = au * au + av * av + am * am
-    if not np.all(np.isfinite(norm2)) or np.any(norm2 > 1.0 + 1e-9):
-        raise ValueError(
-            "overlaps (alpha_m, alpha_u, alpha_v) must be finite with "
-            f"alpha_m^2 + alpha_u^2 + alpha_v^2 <= 1, got a maximum of {np.max(norm2)!r}"
-        )
+    au, av, am = check_overlaps(alpha_u, alpha_v, alpha_m)
     var = 1.0 + model.beta_u * au * au + 2.0 * _rho(model) * au * av
     total = smoothed_G(act, a, s, c, A, model.beta_m * am, np.sqrt(var))
     return total - smoothed_G(act, a, s, c, A, np.zeros(()), np.ones(()))

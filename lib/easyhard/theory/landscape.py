@@ -52,6 +52,24 @@ def coupled_nodes(law: LatentLaw) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return lam, law.atoms[np.searchsorted(law.thresholds(), lam)], w
 
 
+def check_overlaps(
+    alpha_u: ArrayLike, alpha_v: ArrayLike, alpha_m: ArrayLike = 0.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The overlaps broadcast to float arrays ``(alpha_u, alpha_v, alpha_m)``.
+
+    Raises ``ValueError`` unless they are finite with alpha_m^2 + alpha_u^2 + alpha_v^2 <= 1
+    (the overlaps of a unit vector w with three orthonormal directions).
+    """
+    au, av, am = np.broadcast_arrays(*(np.asarray(x, float) for x in (alpha_u, alpha_v, alpha_m)))
+    norm2 = au * au + av * av + am * am
+    if not np.all(np.isfinite(norm2)) or np.any(norm2 > 1.0 + 1e-9):
+        raise ValueError(
+            "overlaps (alpha_m, alpha_u, alpha_v) must be finite with "
+            f"alpha_m^2 + alpha_u^2 + alpha_v^2 <= 1, got a maximum of {np.max(norm2)!r}"
+        )
+    return au, av, am
+
+
 def projection_mixture(
     model: MCMLike, alpha_u: ArrayLike, alpha_v: ArrayLike, alpha_m: ArrayLike = 0.0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -61,13 +79,7 @@ def projection_mixture(
     ``broadcast(alphas).shape + (J,)``, ``weight`` shape ``(J,)``.
     Raises ``ValueError`` if alpha_m^2 + alpha_u^2 + alpha_v^2 > 1 (no unit w has them).
     """
-    au, av, am = np.broadcast_arrays(*(np.asarray(x, float) for x in (alpha_u, alpha_v, alpha_m)))
-    norm2 = au * au + av * av + am * am
-    if not np.all(np.isfinite(norm2)) or np.any(norm2 > 1.0 + 1e-9):
-        raise ValueError(
-            "overlaps (alpha_m, alpha_u, alpha_v) must be finite with "
-            f"alpha_m^2 + alpha_u^2 + alpha_v^2 <= 1, got a maximum of {np.max(norm2)!r}"
-        )
+    au, av, am = check_overlaps(alpha_u, alpha_v, alpha_m)
     b = math.sqrt(model.beta_v / (1.0 + model.beta_v))
     cu = math.sqrt(model.beta_u)
     r2 = np.clip(1.0 - b * b * av * av, 0.0, None)
