@@ -33,6 +33,7 @@ from easyhard.activations import get_activation
 from easyhard.config import check_scale, check_seed
 from easyhard.config import scale as current_scale
 from easyhard.data.mcm import MixedCumulantModel
+from easyhard.experiments._presets import ScalePreset as _Preset
 from easyhard.sgd import (
     SampleComplexity,
     Trajectories,
@@ -114,17 +115,6 @@ class Physics:
         if not self.is_default:
             kw.update(activation=self.activation, a=self.a, latent=self.latent)
         return kw
-
-
-class _Preset:
-    """Mixin: ``Config.preset(scale)`` picks ``PRESETS[scale]`` (default: ``$EASYHARD_SCALE``)."""
-
-    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {}
-
-    @classmethod
-    def preset(cls, scale: str | None = None, **overrides: Any):  # noqa: ANN206 - returns cls
-        name = check_scale(scale) if scale is not None else current_scale()
-        return cls(**{**cls.PRESETS[name], **overrides})
 
 
 # --------------------------------------------------------------------------- quartic theory
