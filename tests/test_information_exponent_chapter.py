@@ -72,3 +72,19 @@ def test_landscapes_and_leading_powers():
     powers = ie.leading_powers(cfg, levels=(0.6,))
     assert [(p.spike, p.exponent) for p in powers] == [("covariance", 2), ("cumulant", 4)]
     assert all(abs(p.slope - p.exponent) < 0.02 for p in powers)
+
+
+def test_scale_preset_needs_every_scale():
+    from typing import ClassVar
+
+    from easyhard.experiments._presets import ScalePreset
+
+    @dataclasses.dataclass(frozen=True)
+    class Partial(ScalePreset):
+        n: int = 1
+        PRESETS: ClassVar[dict] = {"ci": {"n": 2}, "laptop": {"n": 3}}
+
+    with pytest.raises(ValueError, match="paper"):
+        Partial.preset("ci")
+    Partial.PRESETS["paper"] = {"n": 4}
+    assert Partial.preset("laptop").n == 3 and Partial.preset("paper", n=7).n == 7

@@ -33,7 +33,7 @@ from easyhard.activations import get_activation
 from easyhard.config import check_scale, check_seed
 from easyhard.config import scale as current_scale
 from easyhard.data.mcm import MixedCumulantModel
-from easyhard.experiments._presets import ScalePreset as _Preset
+from easyhard.experiments._presets import ScalePreset
 from easyhard.sgd import (
     SampleComplexity,
     Trajectories,
@@ -169,7 +169,7 @@ def quartic_theory(physics: Physics, dims: tuple[int, ...] | np.ndarray, step_sc
 
 # --------------------------------------------------------------------------- trajectories
 @dataclass(frozen=True)
-class TrajectoryConfig(_Preset):
+class TrajectoryConfig(ScalePreset):
     """Median overlap over time, per d, for the covariance and the quartic spike.
 
     Each run lasts ``horizon`` times the flow's escape time; ``records`` log-spaced records.
@@ -246,7 +246,7 @@ def trajectories(cfg: TrajectoryConfig, physics: Physics = Physics()) -> dict[st
 
 # --------------------------------------------------------------------------- sweeps
 @dataclass(frozen=True)
-class SweepConfig(_Preset):
+class SweepConfig(ScalePreset):
     """Weak-recovery sweep of one case over d (:func:`easyhard.sgd.sample_complexity`).
 
     The covariance presets start at d = 64: below, ``eta sqrt(d) < 4`` and the escape is
@@ -454,7 +454,7 @@ def collapse(sc: SampleComplexity, power: float) -> Collapse:
 
 # --------------------------------------------------------------------------- step size
 @dataclass(frozen=True)
-class StepSizeConfig(_Preset):
+class StepSizeConfig(ScalePreset):
     """The quartic sweep at a step constant ``step_scale`` (``delta = c / d``) above c*.
 
     Median start, threshold 0.5; ``budget`` in multiples of the noiseless flow's escape.
@@ -599,7 +599,7 @@ def diffusion(step_scale: float, physics: Physics = Physics()) -> QuarticDiffusi
 
 # --------------------------------------------------------------------------- under the hood
 @dataclass(frozen=True)
-class EngineCheckConfig(_Preset):
+class EngineCheckConfig(ScalePreset):
     """The engine validations: a few large steps from a fixed start at small d, compared
     by KS over ``reps`` repetitions (with negative controls), and whole runs of ``walkers``
     walkers at ``run_d`` (covariance spike, passage to ``run_eta``)."""
