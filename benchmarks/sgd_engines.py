@@ -37,6 +37,7 @@ import baseline_reduced  # noqa: E402
 
 from easyhard.config import device  # noqa: E402
 from easyhard.data.mcm import MixedCumulantModel  # noqa: E402
+from easyhard.experiments.easy_hard import ns_per_walker_step  # noqa: E402
 from easyhard.sgd import run, sample_complexity  # noqa: E402
 from easyhard.sgd._kernels import chi_square, chi_square_law  # noqa: E402
 
@@ -85,9 +86,7 @@ def floor_ns(d: int, steps: int) -> float:
 
 def engine_ns(model: MixedCumulantModel, engine: str, backend: str, walkers: int, steps: int) -> float:
     """ns per walker-step of one engine on one thread (after a warm-up run that compiles)."""
-    kw = dict(walkers=walkers, engine=engine, backend=backend, records=2, threads=1)
-    run(model, 2, 1e-4, **kw)
-    return best_cpu(lambda: run(model, steps, 0.1 / model.d**2, **kw)) / (steps * walkers) * 1e9
+    return ns_per_walker_step(model, engine, walkers, steps, backend=backend)
 
 
 def wall(fn) -> float:

@@ -117,14 +117,23 @@ def _saved(name):
 def test_saved_slopes_follow_k_minus_one(name):
     case, arr, _ = _saved(name)
     row = el.slope_row(case, arr)
-    assert row["lo"] < case.k - 1 < row["hi"]
-    assert not row["lo"] < case.k - 2 < row["hi"] and not row["lo"] < case.k < row["hi"]
+    assert el.follows_law(row)
+    # power: the same interval fails the law of the next exponent
+    assert not el.follows_law({**row, "k": case.k + 1}) and not el.follows_law({**row, "k": case.k - 1})
+
+
+def test_follows_law_for_k_at_most_2():
+    row = {"k": 2, "lo": 1.1, "hi": 1.3, "corrected": 1.02}
+    assert el.follows_law(row)
+    assert not el.follows_law({**row, "corrected": 1.2})  # the logarithms do not account for the excess
+    assert not el.follows_law({**row, "lo": 0.9})
 
 
 def test_saved_invariance_across_noise_levels():
     for k in (2, 4):
         rows = [el.slope_row(*_saved(f"k{k}_a{a:02d}")[:2]) for a in (4, 6, 8)]
-        assert max(r["lo"] for r in rows) < min(r["hi"] for r in rows), f"k = {k}: intervals do not overlap"
+        assert el.slopes_agree(rows), f"k = {k}: intervals do not overlap"
+    assert not el.slopes_agree([{"lo": 1.0, "hi": 1.1}, {"lo": 1.2, "hi": 1.3}])
 
 
 def test_saved_blind_relu_is_much_slower_than_tanh():
@@ -132,6 +141,36 @@ def test_saved_blind_relu_is_much_slower_than_tanh():
     within the tanh median and with a median many times the tanh median."""
     case, arr, _ = _saved("k4_relu_blind")
     assert case.k is None and case.activation == "relu"
-    p, ref = arr["passage"][0], case.reference_steps[0]
-    assert np.mean((p > 0) & (p <= ref)) < 0.2
-    assert np.median(p) > 5 * ref
+    blind = el.blind_summary(case, arr)
+    assert blind.is_blind()
+    # power: the same summary for walkers that all pass at the tanh median is not blind
+    seeing = el.blind_summary(case, {"passage": np.full_like(arr["passage"], case.reference_steps[0])})
+    assert seeing.early == 1.0 and not seeing.is_blind()
+
+
+def test_lower_bound_fractions_and_spread():
+    dims = np.array([16, 32, 64])
+    rng = np.random.default_rng(0)
+    passage = dims[:, None] ** 3.0 * rng.lognormal(0.0, 0.3, (3, 400))  # exactly cubic
+    lb = el.lower_bound({"dims": dims, "passage": passage}, powers=(2.5, 3.0))
+    assert lb.within[3.0][0] == pytest.approx(0.5, abs=0.01) and np.all(np.abs(lb.within[3.0] - 0.5) < 0.1)
+    assert lb.within[2.5][-1] < 0.1 < 0.4 < lb.within[2.5][0]
+    assert lb.spread[3.0] < 0.05 and lb.spread[2.5] == pytest.approx(0.5 * np.log10(4), abs=0.05)
+
+
+def test_median_over_mean_field_and_normaliser():
+    arr = {"passage": np.array([[1.0, 3.0, 5.0], [2.0, 4.0, 6.0]]), "theory_steps": np.array([3.0, 2.0])}
+    np.testing.assert_allclose(el.median_over_mean_field(arr), [1.0, 2.0])
+    k4 = el.case("k4", "ci")
+    assert el.normaliser(k4)(np.array([2.0, 10.0])).tolist() == [8.0, 1000.0]
+    k2 = el.case("k2", "ci")
+    d = np.array([64.0, 256.0])
+    np.testing.assert_allclose(el.normaliser(k2)(d), d * el.log_factor(k2, d))
+
+
+def test_missing_saved_sweeps_give_none_and_a_note(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("EASYHARD_RESULTS_DIR", str(tmp_path))
+    assert el.saved_all(("k4", "k3")) is None
+    note = capsys.readouterr().out
+    assert "k4, k3" in note and "python -m easyhard.experiments.exponent_law" in note
+    assert str(tmp_path) not in note  # no path of the machine

@@ -14,6 +14,7 @@ import pytest
 import scipy.stats
 
 from easyhard.data.mcm import MixedCumulantModel
+from easyhard.experiments import easy_hard as eh
 from easyhard.sgd import run
 
 CASES = {
@@ -27,42 +28,30 @@ CASES = {
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_engines_agree_on_whole_runs(case: str) -> None:
     kwargs, lr, spike, eta = CASES[case]
-    d, walkers = 16, 400
-    model = MixedCumulantModel(d, seed=1, **kwargs)
     steps = 3000 if case != "quartic" else 40_000
     rec = np.array([0, steps // 30, steps // 6, steps])
-    common = dict(walkers=walkers, thresholds={spike: eta}, records=rec)
-    direct = run(model, steps, lr, engine="direct", backend="numba", seed=11, **common)
-    reduced = run(model, steps, lr, engine="reduced", seed=12, **common)
-    for name in ("alpha_u", "alpha_v"):
-        x = np.abs(getattr(direct, name)[:, 0, 1:])
-        y = np.abs(getattr(reduced, name)[:, 0, 1:])
-        se = np.sqrt((x.var(0) + y.var(0)) / walkers)
-        assert np.all(np.abs(x.mean(0) - y.mean(0)) < 4.5 * se + 1e-12), name
-        # the whole law at each record (a std ratio is too noisy for these heavy tails)
-        assert min(scipy.stats.ks_2samp(x[:, k], y[:, k]).pvalue for k in range(x.shape[1])) > 1e-4, name
-    tx, ty = direct.passage[spike], reduced.passage[spike]
-    assert np.mean(np.isfinite(tx)) > 0.5 and np.mean(np.isfinite(ty)) > 0.5
-    assert scipy.stats.ks_2samp(tx, ty).pvalue > 1e-3
+    out = eh.compare_engines(MixedCumulantModel(16, seed=1, **kwargs), steps, lr, spike, eta, 400, rec,
+                             seeds=(11, 12))
+    assert out.agrees(passage_p=1e-3, overlap_p=1e-4, z=4.5), out
+
+
+def test_engine_comparison_has_power() -> None:
+    """The first-passage KS test of the comparison rejects a reduced run with half the step (the
+    small-step power lives in test_reduction_is_exact_and_the_test_has_power)."""
+    kwargs, lr, spike, eta = CASES["covariance"]
+    model = MixedCumulantModel(16, seed=1, **kwargs)
+    kw = dict(walkers=400, thresholds={spike: eta}, records=2)
+    direct = run(model, 3000, lr, engine="direct", backend="numba", seed=11, **kw)
+    slower = run(model, 3000, lr / 2, engine="reduced", seed=12, **kw)
+    assert scipy.stats.ks_2samp(direct.passage[spike], slower.passage[spike]).pvalue < 1e-6
 
 
 def test_reduction_is_exact_and_the_test_has_power() -> None:
-    """d = 8, start (alpha_u, alpha_v) = (0.3, 0.2), 3 steps of lr = 1, 1e5 repetitions."""
-    d, steps, lr, n = 8, 3, 1.0, 100_000
-    model = MixedCumulantModel(d, beta_u=5.0, beta_v=5.0, seed=0)
-    common = dict(walkers=n, init=(0.3, 0.2), records=np.array([0, steps]))
-    direct = run(model, steps, lr, engine="direct", backend="numba", seed=1, **common)
-
-    def pvalues(complement: str) -> tuple[float, float]:
-        red = run(model, steps, lr, engine="reduced", seed=2, complement=complement, **common)
-        return tuple(
-            scipy.stats.ks_2samp(getattr(direct, k)[:, 0, -1], getattr(red, k)[:, 0, -1]).pvalue
-            for k in ("alpha_u", "alpha_v")
-        )
-
-    assert min(pvalues("exact")) > 1e-3
-    assert max(pvalues("mean")) < 1e-6  # the chi-square replaced by its mean: wrong
-    assert max(pvalues("drop")) < 1e-6  # the rest of the sample dropped: wrong
+    """d = 8, start (alpha_u, alpha_v) = (0.3, 0.2), 3 steps of lr = 1, 1e5 repetitions (the chapter's check)."""
+    pvalues = eh.ks_validation(eh.EngineCheckConfig.preset("ci"))
+    assert min(pvalues["exact"]) > 1e-3
+    assert max(pvalues["mean"]) < 1e-6  # the chi-square replaced by its mean: wrong
+    assert max(pvalues["drop"]) < 1e-6  # the rest of the sample dropped: wrong
 
 
 def test_two_neurons_numba_and_torch_agree_in_law_and_the_test_has_power() -> None:

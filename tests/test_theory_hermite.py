@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pytest
 import scipy.integrate
-from numpy.polynomial.hermite_e import hermegauss, hermevander
 
 from easyhard.theory import hermite_coefficients, population_loss_1d
+from easyhard.theory.crosschecks import hermite_by_definition
 
 # reference values (tanh / erf, c = a, A = 1)
 REFERENCE = [
@@ -54,11 +54,10 @@ def test_linear_closed_form():
 )
 def test_mehler_formula_matches_the_definition(act, a, c, A):
     """g_k = E[G_t(Z) He_k(Z)] / k! by Gauss-Hermite quadrature over p (G_t is smooth)."""
-    x, w = hermegauss(120)
-    w = w / w.sum()
-    G = population_loss_1d(act, a, c, A)(x)
-    direct = (w * G) @ hermevander(x, 6) / np.array([math.factorial(k) for k in range(7)])
+    direct = hermite_by_definition(act, a, c, A, kmax=6)
     np.testing.assert_allclose(hermite_coefficients(act, a, c, A, kmax=6), direct, atol=1e-12)
+    # power: the coefficients of another skip coefficient c lie far outside the tolerance
+    assert not np.allclose(hermite_coefficients(act, a, -1.0 if c is None else -c, A, kmax=6), direct, atol=1e-6)
 
 
 @pytest.mark.parametrize("act", ["tanh", "erf", "linear", lambda h: 0.5 * np.tanh(3 * h)])

@@ -1,5 +1,6 @@
 """The exact population loss of the MCM as a function of the overlaps."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -7,9 +8,8 @@ import pytest
 import torch
 
 from easyhard.data.mcm import MixedCumulantModel
-from easyhard.denoisers.neuron import NeuronDenoiser
-from easyhard.diffusion import noise
-from easyhard.theory import excess_loss, hermite_coefficients, hermite_moments, population_loss
+from easyhard.theory import excess_loss, hermite_moments, population_loss
+from easyhard.theory.crosschecks import leading_power, monte_carlo_check, series_and_exact
 
 MODELS = [
     dict(),
@@ -26,11 +26,16 @@ MODELS = [
 def test_hermite_expansion_matches_exact_loss_at_small_overlaps(kw, act):
     """Cross-check (i): sum_k g_k E[He_k(w.x0)] = L - L_Gauss, truncation O(alpha^11)."""
     model = MixedCumulantModel(8, seed=0, **kw)
-    g = hermite_coefficients(act, 0.6, kmax=10)
     for alphas in [(0.05, 0.0, 0.0), (0.0, 0.1, 0.0), (0.04, 0.08, 0.03 if model.beta_m else 0.0)]:
-        exact = excess_loss(model, act, 0.6, *alphas)
-        series = g[1:] @ hermite_moments(model, 10, *alphas)[1:]
+        exact, series = series_and_exact(model, act, 0.6, *alphas, kmax=10)
         assert exact == pytest.approx(series, rel=1e-6, abs=1e-13)
+
+
+def test_truncated_series_differs_from_exact_loss_at_large_overlaps():
+    """The series check has power: truncated at k = 2 it misses the alpha_v^4 term of the exact loss."""
+    model = MixedCumulantModel(8, seed=0)
+    exact, series = series_and_exact(model, "tanh", 0.6, 0.0, 0.3, kmax=2)
+    assert abs(series) < 1e-12 < abs(exact)  # along v alone the k <= 2 terms vanish
 
 
 def test_hermite_moments_match_the_cumulants():
@@ -50,41 +55,27 @@ def test_leading_power_of_the_landscape(a):
     """Cross-check (iii): log-log slope of L(alpha) - L(0) at small alpha is 2 (u) and 4 (v)."""
     model = MixedCumulantModel(8, seed=0)
     alpha = np.geomspace(1e-3, 3e-2, 8)
-    for along, k in (("u", 2), ("v", 4)):
-        au, av = (alpha, 0 * alpha) if along == "u" else (0 * alpha, alpha)
-        dl = np.abs(excess_loss(model, "tanh", a, au, av))
-        slope = np.polyfit(np.log(alpha), np.log(dl), 1)[0]
-        assert slope == pytest.approx(k, abs=0.02)
+    assert leading_power(model, "tanh", a, "covariance", alpha) == pytest.approx(2, abs=0.02)
+    assert leading_power(model, "tanh", a, "cumulant", alpha) == pytest.approx(4, abs=0.02)
+
+
+def test_leading_power_rejects_bad_input():
+    model = MixedCumulantModel(8, seed=0)
+    with pytest.raises(ValueError, match="spike"):
+        leading_power(model, "tanh", 0.6, "mean", [0.01, 0.02])
+    with pytest.raises(ValueError, match="alphas"):
+        leading_power(model, "tanh", 0.6, "cumulant", [0.01])
 
 
 @pytest.mark.parametrize("kw", [dict(), dict(p_corr=1.0, beta_m=1.0)])
 def test_exact_loss_matches_monte_carlo(kw):
     """Cross-check (ii): the exact L_t(w) against 10^6 samples, full loss and paired difference."""
     model = MixedCumulantModel(5, seed=1, dtype=torch.float64, **kw)
-    a = 0.6
-    e = [model.u, model.v] + ([model.m] if model.m is not None and model.beta_m else [])
     w = 0.6 * model.u - 0.5 * model.v + (0.3 * model.m if model.beta_m else 0.0)
-    w = w / w.norm()
-    q, _ = torch.linalg.qr(torch.stack(e + [torch.randn(5, dtype=torch.float64)], 1))
-    w_perp = q[:, -1]  # orthogonal to every spike: the Gaussian reference
-    gen = torch.Generator().manual_seed(2)
-    losses = {"w": w, "perp": w_perp}
-    x0 = model.sample(10**6, gen)
-    x_t, _ = noise(x0, a, gen)
-    per_sample = {}
-    for name, vec in losses.items():
-        den = NeuronDenoiser(5, a, dtype=torch.float64)
-        den.W.data[0] = vec
-        with torch.no_grad():
-            per_sample[name] = (x0 - den(x_t)).pow(2).sum(-1).numpy()
-    exact = {name: population_loss(model, vec, "tanh", a) for name, vec in losses.items()}
-    n = len(per_sample["w"])
-    se = per_sample["w"].std() / math.sqrt(n)
-    assert abs(per_sample["w"].mean() - exact["w"]) < 4 * se
-    diff = per_sample["w"] - per_sample["perp"]
-    se_diff = diff.std() / math.sqrt(n)
-    assert abs(diff.mean() - (exact["w"] - exact["perp"])) < 4 * se_diff
-    assert abs(exact["w"] - exact["perp"]) > 10 * se_diff  # the check has power
+    mc = monte_carlo_check(model, w, "tanh", 0.6, 10**6, seed=2)
+    assert mc.agrees(4.0)
+    assert mc.has_power(10.0)  # the check has power: a 5% error in the exact difference fails it
+    assert not dataclasses.replace(mc, exact_diff=1.05 * mc.exact_diff).agrees(4.0)
 
 
 def test_population_loss_rejects_bad_input():

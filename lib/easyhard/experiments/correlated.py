@@ -34,9 +34,10 @@ import numpy as np
 
 from easyhard import results
 from easyhard.config import check_scale, preset
-from easyhard.data.latents import coupled_moment
+from easyhard.data.latents import coupled_moment, latent_law
 from easyhard.data.mcm import MixedCumulantModel
 from easyhard.sgd import fit_slope, run
+from easyhard.theory import hermite_coefficients
 from easyhard.theory.fixed_points import (
     higher_order_gain,
     matched_gaussian_model,
@@ -44,8 +45,10 @@ from easyhard.theory.fixed_points import (
     mean_field_plateau,
     pairwise_fixed_point,
     population_minimum,
+    surrogate_excess_loss,
 )
 from easyhard.theory.flow import median_start
+from easyhard.theory.landscape import excess_loss
 
 CASES: tuple[str, ...] = ("rademacher", "control", "flip", "independent")
 
@@ -378,6 +381,105 @@ def flow_time_fit(cfg: CorrelatedConfig, case: str, dims: np.ndarray, p_corr: fl
             for d in dims]
     A, B = np.polyfit(np.log(np.asarray(dims, float)), taus, 1)
     return float(A), float(B)
+
+
+def fit_dims(cfg: CorrelatedConfig) -> list[int]:
+    """The dims of the p_corr and sign-flip sweeps that enter the slope fits (``d >= cfg.fit_from``)."""
+    return [d for d in cfg.sweep_dims if d >= cfg.fit_from]
+
+
+def circle_losses(cfg: CorrelatedConfig, theta: np.ndarray, case: str = "rademacher") -> tuple[np.ndarray, np.ndarray]:
+    """``(data, surrogate)``: ``L - L^iso`` of the data and of its Gaussian surrogate at
+    ``w = cos(theta) u + sin(theta) v`` (the unit circle of span(u, v)), exact quadrature."""
+    model = make_model(cfg, case, 64)
+    au, av = np.cos(theta), np.sin(theta)
+    return (excess_loss(model, cfg.activation, cfg.a, au, av),
+            surrogate_excess_loss(model, cfg.activation, cfg.a, au, av))
+
+
+def gain_at_pairwise(cfg: CorrelatedConfig, case: str = "rademacher") -> float:
+    """The higher-order gain ``L_MCM - L_surrogate`` at the unit vector of the pair-wise fixed point."""
+    model = make_model(cfg, case, 64)
+    av = pairwise_fixed_point(model)[1]
+    return float(higher_order_gain(model, cfg.activation, cfg.a, math.sqrt(1.0 - av * av), av))
+
+
+def log_corrected_slopes(cfg: CorrelatedConfig, rec: Recovery, dims: list[int], case: str = "rademacher"
+                         ) -> dict[str, Any]:
+    """The slopes of ``passage / factor(d)`` over ``dims`` for two logarithmic factors.
+
+    ``"ln d ln(eta sqrt d)"``: the covariance case's escape (the wrong logarithms here);
+    ``"ln d (A ln d + B)"``: this flow's own, with ``tau(d) = A ln d + B`` of
+    :func:`flow_time_fit` (mean field). Each entry is ``(slope, lo, hi)``; ``"A"``, ``"B"``
+    are the fit's constants.
+    """
+    A, B = flow_time_fit(cfg, case, np.array(dims), mean_field=True)
+    keep = np.isin(rec.dims, dims)
+    d = rec.dims[keep].astype(float)
+    out: dict[str, Any] = {"A": A, "B": B}
+    for name, factor in (("ln d ln(eta sqrt d)", np.log(d) * np.log(cfg.eta * np.sqrt(d))),
+                         ("ln d (A ln d + B)", np.log(d) * (A * np.log(d) + B))):
+        out[name] = fit_slope(rec.dims[keep], rec.passage[keep] / factor[:, None])[:3]
+    return out
+
+
+@dataclass(frozen=True)
+class FlipCoupling:
+    """A sample of the sign-flip coupling against its exact moments.
+
+    ``exact[k]``, ``sampled[k]``, ``se[k]``: ``E[lam^k nu]`` (k = 1, 3) exactly, its sample
+    mean and standard error; ``p_plus``: the sampled ``P(nu = +1)`` (1/2 for a marginally
+    Rademacher nu); ``kappa4``: the fourth cumulant of nu; ``rho``: the model's covariance
+    entry (0 for this coupling); ``n``: the sample size.
+    """
+
+    exact: dict[int, float]
+    sampled: dict[int, float]
+    se: dict[int, float]
+    p_plus: float
+    kappa4: float
+    rho: float
+    n: int
+
+    def moments_agree(self, n_se: float = 5.0, exact: dict[int, float] | None = None) -> bool:
+        """Whether every sampled moment lies within ``n_se`` standard errors of the exact one
+        (or of ``exact[k]``, to test the sample against another coupling's moments)."""
+        exact = self.exact if exact is None else exact
+        return all(abs(self.sampled[k] - exact[k]) < n_se * self.se[k] for k in exact)
+
+    def marginal_rademacher(self, n_se: float = 5.0) -> bool:
+        """Whether ``P(nu = +1)`` is 1/2 within ``n_se`` binomial standard errors and rho = 0."""
+        return abs(self.p_plus - 0.5) < n_se * 0.5 / math.sqrt(self.n) and abs(self.rho) < 1e-12
+
+    def summary(self) -> str:
+        """A few lines for the chapter."""
+        lines = [f"E[lam^{k} nu]: exact {self.exact[k]:.4f}, sampled {self.sampled[k]:.4f} +- {self.se[k]:.4f}"
+                 for k in self.exact]
+        lines.append(f"marginal: P(nu = +1) = {self.p_plus:.4f}, kappa_4(nu) = {self.kappa4:.3f} "
+                     f"(Rademacher {latent_law('rademacher').cumulant(4):.3f}), rho = {self.rho:.1e}")
+        return "\n".join(lines)
+
+
+def flip_coupling(model: MixedCumulantModel, n: int = 400_000) -> FlipCoupling:
+    """Sample ``n`` latent pairs of ``model`` (its own generator) and compare with the exact coupling."""
+    lam, nu = (x.double().cpu().numpy() for x in model.sample_latents(n))
+    exact = {k: model.p_corr * coupled_moment(model.law, k) for k in (1, 3)}
+    samples = {k: lam**k * nu for k in exact}
+    return FlipCoupling(exact, {k: float(x.mean()) for k, x in samples.items()},
+                        {k: float(x.std() / math.sqrt(n)) for k, x in samples.items()},
+                        float(np.mean(nu > 0)), float(model.law.cumulant(4)), float(model.rho), int(n))
+
+
+def coupling_forces(cfg: CorrelatedConfig) -> dict[str, float]:
+    """The force on alpha_v at alpha_u = 1 of each coupling's leading mixed term.
+
+    Sign-flip (j = 3): ``4 |g_4| beta_u^{3/2} b E[lam^3 nu]``; sign coupling (j = 1):
+    ``2 |g_2| rho`` (b = sqrt(beta_v / (1 + beta_v))).
+    """
+    g = hermite_coefficients(cfg.activation, cfg.a, kmax=4)
+    flip, sign = make_model(cfg, "flip", 64), make_model(cfg, "rademacher", 64)
+    return {"flip": float(4 * abs(g[4]) * cfg.beta_u**1.5 * flip.nu_scale * coupled_moment(flip.law, 3)),
+            "sign": float(2 * abs(g[2]) * sign.rho)}
 
 
 # -- saved runs ----------------------------------------------------------------

@@ -33,6 +33,7 @@ from easyhard.activations import get_activation
 from easyhard.config import check_scale, check_seed
 from easyhard.config import scale as current_scale
 from easyhard.data.mcm import MixedCumulantModel
+from easyhard.experiments._presets import ScalePreset
 from easyhard.sgd import (
     SampleComplexity,
     Trajectories,
@@ -116,17 +117,6 @@ class Physics:
         return kw
 
 
-class _Preset:
-    """Mixin: ``Config.preset(scale)`` picks ``PRESETS[scale]`` (default: ``$EASYHARD_SCALE``)."""
-
-    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {}
-
-    @classmethod
-    def preset(cls, scale: str | None = None, **overrides: Any):  # noqa: ANN206 - returns cls
-        name = check_scale(scale) if scale is not None else current_scale()
-        return cls(**{**cls.PRESETS[name], **overrides})
-
-
 # --------------------------------------------------------------------------- quartic theory
 @dataclass(frozen=True)
 class QuarticTheory:
@@ -179,7 +169,7 @@ def quartic_theory(physics: Physics, dims: tuple[int, ...] | np.ndarray, step_sc
 
 # --------------------------------------------------------------------------- trajectories
 @dataclass(frozen=True)
-class TrajectoryConfig(_Preset):
+class TrajectoryConfig(ScalePreset):
     """Median overlap over time, per d, for the covariance and the quartic spike.
 
     Each run lasts ``horizon`` times the flow's escape time; ``records`` log-spaced records.
@@ -256,7 +246,7 @@ def trajectories(cfg: TrajectoryConfig, physics: Physics = Physics()) -> dict[st
 
 # --------------------------------------------------------------------------- sweeps
 @dataclass(frozen=True)
-class SweepConfig(_Preset):
+class SweepConfig(ScalePreset):
     """Weak-recovery sweep of one case over d (:func:`easyhard.sgd.sample_complexity`).
 
     The covariance presets start at d = 64: below, ``eta sqrt(d) < 4`` and the escape is
@@ -464,7 +454,7 @@ def collapse(sc: SampleComplexity, power: float) -> Collapse:
 
 # --------------------------------------------------------------------------- step size
 @dataclass(frozen=True)
-class StepSizeConfig(_Preset):
+class StepSizeConfig(ScalePreset):
     """The quartic sweep at a step constant ``step_scale`` (``delta = c / d``) above c*.
 
     Median start, threshold 0.5; ``budget`` in multiples of the noiseless flow's escape.
@@ -609,7 +599,7 @@ def diffusion(step_scale: float, physics: Physics = Physics()) -> QuarticDiffusi
 
 # --------------------------------------------------------------------------- under the hood
 @dataclass(frozen=True)
-class EngineCheckConfig(_Preset):
+class EngineCheckConfig(ScalePreset):
     """The engine validations: a few large steps from a fixed start at small d, compared
     by KS over ``reps`` repetitions (with negative controls), and whole runs of ``walkers``
     walkers at ``run_d`` (covariance spike, passage to ``run_eta``)."""
@@ -656,23 +646,78 @@ def ks_validation(cfg: EngineCheckConfig, physics: Physics = Physics()) -> dict[
     return out
 
 
+@dataclass(frozen=True)
+class EngineComparison:
+    """Whole runs of the direct and the reduced engine from independent uniform starts.
+
+    ``passage_p``: two-sample KS p-value of the first passages of ``spike``;
+    ``reached``: the fraction of walkers of each engine that passed; ``overlap_p[name]``:
+    the smallest KS p-value of ``|name|`` over the records after the start; ``mean_z[name]``:
+    the largest ``|mean difference| / standard error`` of ``|name|`` over those records.
+    """
+
+    runs: dict[str, Trajectories]
+    passage_p: float
+    reached: dict[str, float]
+    overlap_p: dict[str, float]
+    mean_z: dict[str, float]
+
+    def agrees(self, passage_p: float = 1e-3, overlap_p: float = 1e-4, z: float = 4.5) -> bool:
+        """Whether the two engines agree: in the law of first passage (KS p above ``passage_p``),
+        in the law of the overlaps at each record (above ``overlap_p``), in their means
+        (within ``z`` standard errors), and with more than half the walkers of each passing."""
+        return bool(self.passage_p > passage_p and min(self.overlap_p.values()) > overlap_p
+                    and max(self.mean_z.values()) < z and min(self.reached.values()) > 0.5)
+
+
+def compare_engines(model: MixedCumulantModel, steps: int, lr: float, spike: str, eta: float, walkers: int,
+                    records: int | np.ndarray, physics: Physics = Physics(), seeds: tuple[int, int] = (0, 1)
+                    ) -> EngineComparison:
+    """Run both engines on ``model`` (``seeds``: direct, reduced) and compare them (:class:`EngineComparison`)."""
+    kw = dict(walkers=walkers, thresholds={spike: eta}, records=records)
+    runs = {e: run(model, steps, lr, physics.activation, physics.a, engine=e, backend="numba", seed=seed, **kw)
+            for e, seed in zip(("direct", "reduced"), seeds, strict=True)}
+    overlap_p, mean_z = {}, {}
+    for name in ("alpha_u", "alpha_v"):
+        x, y = (np.abs(getattr(runs[e], name)[:, 0, 1:]) for e in ("direct", "reduced"))
+        se = np.sqrt((x.var(0) + y.var(0)) / walkers) + 1e-300
+        mean_z[name] = float(np.max(np.abs(x.mean(0) - y.mean(0)) / se))
+        overlap_p[name] = float(min(scipy.stats.ks_2samp(x[:, k], y[:, k]).pvalue for k in range(x.shape[1])))
+    tx, ty = runs["direct"].passage[spike], runs["reduced"].passage[spike]
+    return EngineComparison(runs, float(scipy.stats.ks_2samp(tx, ty).pvalue),
+                            {"direct": float(np.mean(np.isfinite(tx))), "reduced": float(np.mean(np.isfinite(ty)))},
+                            overlap_p, mean_z)
+
+
 def whole_run_agreement(cfg: EngineCheckConfig, physics: Physics = Physics()) -> tuple[dict[str, Trajectories], float]:
     """Both engines on the covariance spike at ``run_d``; the KS p-value of their first passages."""
-    model = physics.model("covariance", cfg.run_d)
-    kw = dict(walkers=cfg.walkers, thresholds={"u": cfg.run_eta}, records=40)
-    runs = {e: run(model, cfg.run_steps, cfg.run_lr, physics.activation, physics.a, engine=e,
-                   backend="numba", seed=k, **kw) for k, e in enumerate(("direct", "reduced"))}
-    p = scipy.stats.ks_2samp(runs["direct"].passage["u"], runs["reduced"].passage["u"]).pvalue
-    return runs, float(p)
+    out = compare_engines(physics.model("covariance", cfg.run_d), cfg.run_steps, cfg.run_lr, "u", cfg.run_eta,
+                          cfg.walkers, 40, physics)
+    return out.runs, out.passage_p
 
 
-def ns_per_step(d: int, engine: str, steps: int, walkers: int = 4) -> float:
-    """Nanoseconds per walker-step of ``engine`` at ``d`` (quartic spike; best of two runs after a warm-up)."""
-    model = Physics().model("quartic", d)
-    run(model, 2, 1e-4, walkers=1, engine=engine, backend="numba", records=2)
-    best = min(run(model, steps, 0.1 / d**2, walkers=walkers, engine=engine, backend="numba", records=2).wall_time
-               for _ in range(2))
-    return best / (walkers * steps) * 1e9
+def ns_per_walker_step(model: MixedCumulantModel, engine: str, walkers: int, steps: int,
+                       backend: str = "numba", reps: int = 3) -> float:
+    """CPU nanoseconds per walker-step of ``engine`` on one thread: the least of ``reps`` runs of
+    ``steps`` steps at ``lr = 0.1 / d^2``, after a warm-up run that compiles."""
+    kw = dict(walkers=walkers, engine=engine, backend=backend, records=2, threads=1)
+    run(model, 2, 1e-4, **kw)
+    best = math.inf
+    for _ in range(reps):
+        t0 = time.process_time()
+        run(model, steps, 0.1 / model.d**2, **kw)
+        best = min(best, time.process_time() - t0)
+    return best / (steps * walkers) * 1e9
+
+
+#: steps per timing of each engine at dimension d (the direct engine's cost grows with d)
+COST_STEPS: dict[str, Any] = {"direct": lambda d: max(200, 2_000_000 // d), "reduced": lambda d: 100_000}
+
+
+def engine_costs(dims: tuple[int, ...] = (64, 256, 1024, 4096), walkers: int = 4) -> dict[str, list[float]]:
+    """:func:`ns_per_walker_step` of the direct and the reduced engine at each d (quartic spike)."""
+    return {e: [ns_per_walker_step(Physics().model("quartic", d), e, walkers, n(d)) for d in dims]
+            for e, n in COST_STEPS.items()}
 
 
 def rescaled_summary(theories: dict[float, QuarticDiffusion], eta: float,

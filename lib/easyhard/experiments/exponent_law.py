@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 import scipy.integrate
+import scipy.stats
 
 from easyhard import results
 from easyhard.activations import get_activation
@@ -480,6 +481,14 @@ def log_factor(case: LawCase, dims: np.ndarray) -> np.ndarray:
     return np.ones_like(d)
 
 
+def normaliser(case: LawCase) -> Any:
+    """The law's d-dependence for the case, as a callable of d: ``d * log_factor`` for k <= 2,
+    ``d^{k-1}`` for k >= 3 (the medians divided by it are flat if the law holds)."""
+    if case.k is not None and case.k >= 3:
+        return lambda d: np.asarray(d, float) ** (case.k - 1)
+    return lambda d: np.asarray(d, float) * log_factor(case, d)
+
+
 def fraction_within(passage: np.ndarray, dims: np.ndarray, power: float, K: float) -> np.ndarray:
     """Fraction of walkers at each d that passed within ``K d^power`` steps."""
     dims = np.asarray(dims, dtype=float)
@@ -494,6 +503,139 @@ def saved_runs(names: tuple[str, ...]) -> dict[str, tuple[LawCase, dict[str, np.
         if found is not None:
             out[name] = found
     return out
+
+
+#: the chapter's groups of saved sweeps: the law, the invariance across noise levels, the architectures
+LAW: tuple[str, ...] = ("k1", "k2", "k3", "k4", "k6")
+INVARIANCE: tuple[str, ...] = tuple(f"k{k}_a{a}" for k in (2, 4) for a in ("04", "06", "08"))
+ARCHITECTURE: tuple[str, ...] = ("k4", "k4_erf", "k4_relu_blind")
+
+
+def saved_all(names: tuple[str, ...]) -> dict[str, tuple[LawCase, dict[str, np.ndarray], dict[str, Any]]] | None:
+    """All the saved sweeps ``exponent_law_<name>`` of ``names``, or None if any is missing.
+
+    When one is missing it prints which, and how to make them, so that a chapter
+    without the saved results says so and carries on with its live runs.
+    """
+    found = saved_runs(names)
+    missing = [n for n in names if n not in found]
+    if not missing:
+        return found
+    print(f"no saved laptop sweep for {', '.join(missing)} among the saved results "
+          "(easyhard.paths.results_dir()): the cells that need them show nothing. Make them with "
+          "`python -m easyhard.experiments.exponent_law laptop` (hours on a laptop CPU).")
+    return None
+
+
+def median_over_mean_field(arrays: Mapping[str, np.ndarray]) -> np.ndarray:
+    """The median first passage at each d divided by the mean-field escape steps there."""
+    return np.median(arrays["passage"], axis=1) / arrays["theory_steps"]
+
+
+def follows_law(row: Mapping[str, Any]) -> bool:
+    """Whether a :func:`slope_row` shows the law for its exponent k.
+
+    For k >= 3 the slope's interval contains k - 1 and excludes both k - 2 and k;
+    for k <= 2 the raw slope lies in (1, 1.5) (linear up to the schedule's
+    logarithms) and the slope of passage / :func:`log_factor` is within 0.1 of 1.
+    """
+    k, lo, hi = row["k"], row["lo"], row["hi"]
+    if k >= 3:
+        return bool(lo < k - 1 < hi and not lo < k - 2 < hi and not lo < k < hi)
+    return bool(1.0 < lo < hi < 1.5 and abs(row["corrected"] - 1.0) < 0.1)
+
+
+def slopes_agree(rows: list[Mapping[str, Any]]) -> bool:
+    """Whether the slope intervals of ``rows`` have a common point (max lo < min hi)."""
+    return bool(max(r["lo"] for r in rows) < min(r["hi"] for r in rows))
+
+
+@dataclass(frozen=True)
+class BlindSummary:
+    """The blind ReLU case at its one d, against the seeing tanh neuron's median ``reference``.
+
+    ``started_beyond``: walkers whose uniform start is already past eta; ``early``: the
+    fraction that passed within the tanh median; ``within_budget``: the fraction that passed
+    at all; ``median_ratio``: ReLU's median over the tanh median; ``noise_tail``: the
+    probability ``P(chi^2_1 > d eta^2)`` that the step noise alone puts ``x = d alpha^2``
+    past the threshold, at ``d = 32, 64, 128``.
+    """
+
+    d: int
+    budget: float
+    reference: float
+    walkers: int
+    started_beyond: int
+    early: float
+    within_budget: float
+    median_ratio: float
+    noise_tail: dict[int, float]
+
+    def is_blind(self) -> bool:
+        """Fewer than 20% pass within the tanh median, and the median is over 5 times the tanh median."""
+        return self.early < 0.2 and self.median_ratio > 5.0
+
+    def summary(self) -> str:
+        """Two lines for the chapter."""
+        tails = ", ".join(f"{p:.1e}" for p in self.noise_tail.values())
+        return (f"d = {self.d}: budget {self.budget:g} x tanh median ({self.reference:.3g}) steps; "
+                f"{self.started_beyond} of {self.walkers} start beyond eta; passed within the tanh median: "
+                f"{self.early:.2f}; within the budget: {self.within_budget:.2f}\n"
+                f"ReLU median / tanh median: {self.median_ratio:.1f}; noise-only P(x > d eta^2) at d = "
+                f"{', '.join(map(str, self.noise_tail))}: {tails}")
+
+
+def blind_summary(case: LawCase, arrays: Mapping[str, np.ndarray]) -> BlindSummary:
+    """The :class:`BlindSummary` of a saved blind case (its first d)."""
+    p, ref = np.asarray(arrays["passage"][0], float), float(case.reference_steps[0])
+    return BlindSummary(
+        d=int(case.dims[0]), budget=float(case.budget), reference=ref, walkers=int(p.size),
+        started_beyond=int(np.sum(p == 0)), early=float(np.mean((p > 0) & (p <= ref))),
+        within_budget=float(np.isfinite(p).mean()), median_ratio=float(np.median(p) / ref),
+        noise_tail={d: float(scipy.stats.chi2(1).sf(d * case.eta**2)) for d in (32, 64, 128)},
+    )
+
+
+@dataclass(frozen=True)
+class LowerBound:
+    """The lower-bound view of a k = 4 sweep: ``K[p]`` puts half the walkers past ``K d^p``
+    steps at the smallest d; ``within[p]``: the fraction within ``K[p] d^p`` at each d;
+    ``spread[p]``: the decades the median of passage / d^p spans over d."""
+
+    K: dict[float, float]
+    within: dict[float, np.ndarray]
+    spread: dict[float, float]
+
+
+def lower_bound(arrays: Mapping[str, np.ndarray], powers: tuple[float, ...] = (2.5, 3.0)) -> LowerBound:
+    """Fixed budgets ``K d^p`` for each power of ``powers``, and what they recover across d."""
+    dims, passage = np.asarray(arrays["dims"], float), np.asarray(arrays["passage"], float)
+    med = np.median(passage, axis=1)
+    K = {pw: float(med[0] / dims[0] ** pw) for pw in powers}
+    within = {pw: fraction_within(passage, dims, pw, K[pw]) for pw in powers}
+    spread = {pw: float(np.ptp(np.log10(med / dims**pw))) for pw in powers}
+    return LowerBound(K, within, spread)
+
+
+def case_markdown(names: tuple[str, ...], scale: str | None = None) -> str:
+    """A Markdown table of the cases ``names``: data, neuron, computed k, K, C, step constant c and c*."""
+    rows = []
+    for name in names:
+        c = case(name, scale)
+        th = theory_constants(c)
+        rows.append(f"| {name} | {c.spike} | {c.latent if c.spike == 'cumulant' else '-'} | {c.activation} | {c.a} "
+                    f"| {th['k']} | {th['K']:.3g} | {th['C']:.3f} | {c.step_scale:g} | {th['critical']:.3g} |")
+    return ("| case | spike | latent | neuron | a | k (computed) | K | C | c | c* |\n"
+            "|---|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows))
+
+
+def neuron_exponents(models: Mapping[str, MixedCumulantModel], activations: tuple[str, ...], a: float) -> str:
+    """A text table: the exponent of each model's cumulant spike for each activation at noise level ``a``."""
+    lines = [f"{'neuron':7s} " + " ".join(f"{k:>24s}" for k in models)]
+    for act in activations:
+        ex = [information_exponent(m, act, a)["cumulant"] for m in models.values()]
+        lines.append(f"{act:7s} " + " ".join(f"{str(e.exponent):>6s} (learnable {e.learnable!s:5s})    " for e in ex))
+    return "\n".join(lines)
 
 
 def describe(meta: Mapping[str, Any]) -> str:

@@ -51,15 +51,15 @@ def invariance(ax: plt.Axes, runs: Mapping[str, Mapping[str, np.ndarray]], power
     ax.legend(fontsize=8)
 
 
-def lower_bound(axes: Sequence[plt.Axes], arr: Mapping[str, np.ndarray], K: Sequence[float],
-                powers: Sequence[float] = (2.5, 3.0)) -> None:
-    """Left: fraction of walkers passed within ``K d^p`` against d for each p (one K per p);
-    middle and right: empirical CDFs of ``passage / d^p`` per d."""
+def lower_bound(axes: Sequence[plt.Axes], arr: Mapping[str, np.ndarray], K: Mapping[float, float],
+                within: Mapping[float, np.ndarray]) -> None:
+    """Left: fraction of walkers passed within ``K[p] d^p`` steps against d, ``within[p]``, for each
+    power p; middle and right: empirical CDFs of ``passage / d^p`` per d (the first two powers)."""
     d = arr["dims"].astype(float)
     p = arr["passage"]
-    for pw, kk, ls in zip(powers, K, ("-", "--"), strict=True):
-        frac = np.mean(p <= kk * d[:, None] ** pw, axis=1)
-        axes[0].plot(d, frac, "o" + ls, ms=4, color="k", label=f"within ${kk:g}\\,d^{{{pw:g}}}$ steps")
+    powers = list(K)
+    for pw, ls in zip(powers, ("-", "--"), strict=True):
+        axes[0].plot(d, within[pw], "o" + ls, ms=4, color="k", label=f"within ${K[pw]:g}\\,d^{{{pw:g}}}$ steps")
     axes[0].set(xscale="log", xlabel="dimension $d$", ylabel="fraction recovered", ylim=(-0.03, 1.03))
     axes[0].legend(fontsize=8)
     cmap = plt.get_cmap("viridis")
@@ -70,3 +70,26 @@ def lower_bound(axes: Sequence[plt.Axes], arr: Mapping[str, np.ndarray], K: Sequ
                     label=f"$d = {int(dd)}$" if j in (0, d.size - 1) else None)
         ax.set(xscale="log", xlabel=f"passage / $d^{{{pw:g}}}$", ylabel="ECDF")
         ax.legend(fontsize=8)
+
+
+def law_figure(runs: Mapping[str, Mapping[str, np.ndarray]], rows: Mapping[str, Mapping[str, Any]],
+               live: Mapping[str, Mapping[str, np.ndarray]] | None = None) -> plt.Figure:
+    """One panel of :func:`passages`: the saved sweeps with the live runs as squares, or (``live``
+    None) the live runs alone."""
+    fig, ax = plt.subplots(figsize=(8, 5.5), layout="constrained")
+    passages(ax, runs, rows, live=live)
+    ax.set_title("median first passage (bars: quartiles); dashed: mean-field escape"
+                 + ("; squares: live run" if live is not None else ""))
+    return fig
+
+
+def invariance_panels(runs: Mapping[int, Mapping[str, Mapping[str, np.ndarray]]],
+                      normalisers: Mapping[int, Any]) -> plt.Figure:
+    """One :func:`invariance` panel per exponent k: ``runs[k]`` maps a label (the noise level) to
+    a sweep, ``normalisers[k]`` is the callable of d the medians are divided by."""
+    fig, axes = plt.subplots(1, len(runs), figsize=(5 * len(runs), 4), layout="constrained")
+    for ax, (k, by_level) in zip(np.atleast_1d(axes), runs.items(), strict=True):
+        invariance(ax, by_level, [normalisers[k]] * len(by_level))
+        ax.set_ylabel("median / $(d \\ln d\\,\\ln(\\eta^2 d/x_0))$" if k <= 2 else f"median / $d^{k - 1}$")
+        ax.set_title(f"k = {k}")
+    return fig
