@@ -216,7 +216,8 @@ def student_book(out: Path, only: str | None = None, solutions: bool = False) ->
     config.setdefault("sphinx", {}).setdefault("config", {})["hide_solutions"] = not solutions
     (dest / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     if only:
-        toc = {"format": "jb-book", "root": "chapters/intro", "chapters": [{"file": f"chapters/{only}"}]}
+        toc = {"format": "jb-book", "root": "chapters/intro",
+               "chapters": [{"file": f"chapters/{only}"}, {"file": "chapters/bibliography"}]}
         (dest / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False))
     else:
         shutil.copy(ROOT / "_toc.yml", dest / "_toc.yml")
