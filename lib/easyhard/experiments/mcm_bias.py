@@ -38,7 +38,13 @@ from easyhard.data.mcm import MixedCumulantModel
 from easyhard.denoisers.neuron import NeuronDenoiser
 from easyhard.diffusion import vp_coefficients
 from easyhard.sgd import record_steps, run
-from easyhard.theory.surrogate_loss import loss_curves, overlaps, wiener_floor
+from easyhard.theory.surrogate_loss import (
+    loss_curves,
+    monte_carlo_loss,
+    overlaps,
+    tied_loss,
+    wiener_floor,
+)
 
 OPTIMISERS: tuple[str, ...] = ("online_sgd", "adam")
 ENGINES: tuple[str, ...] = ("direct", "reduced")
@@ -483,3 +489,27 @@ def summary_line(r: BiasRun) -> str:
 #: the saved variants of the two-neuron run shown beside the live Adam run, with their titles
 VARIANTS: dict[str, str] = {"p4": "four neurons, online SGD (saved)", "adam": "two neurons, Adam (saved)",
                             "adam_A": "two neurons, Adam, trainable A (saved)"}
+
+
+@dataclass(frozen=True)
+class MonteCarloCheck:
+    """The exact loss of weights ``W`` beside its Monte Carlo estimate ``mean`` +- ``se``."""
+
+    exact: float
+    mean: float
+    se: float
+
+    @property
+    def z(self) -> float:
+        """``(exact - mean) / se``."""
+        return (self.exact - self.mean) / self.se
+
+
+def monte_carlo_check(model: MixedCumulantModel, W: np.ndarray | torch.Tensor, activation: str, a: float, *,
+                      A: float = 1.0, data: str = "mcm", n: int = 200_000, seed: int = 0) -> MonteCarloCheck:
+    """The exact loss (:func:`~easyhard.theory.surrogate_loss.tied_loss`) of the tied neurons
+    ``W`` (p, d) on ``data`` (``"mcm"`` or ``"surrogate"``) against ``n`` sampled losses
+    (:func:`~easyhard.theory.surrogate_loss.monte_carlo_loss`, from ``seed``)."""
+    exact = float(tied_loss(model, *overlaps(model, W), activation, a, A=A, data=data))
+    mean, se = monte_carlo_loss(model, W, activation, a, A=A, data=data, n=n, seed=seed)
+    return MonteCarloCheck(exact, mean, se)

@@ -94,7 +94,8 @@ def saved_pairs(config: TrainConfig | Mapping[str, Any] | str, root: str | Path 
     """
     base = _as_config(config, data="real")
     pairs: dict[int, tuple[results.Result, results.Result]] = {}
-    for found in results.find(RESULT_NAME, root=root, match={"scale": base.get("scale"), "data": "real"}):
+    match = {k: base[k] for k in ("scale", "data") if k in base}
+    for found in results.find(RESULT_NAME, root=root, match=match):
         seed = found.config.get("seed")
         if seed in pairs or (seeds is not None and seed not in seeds):
             continue
