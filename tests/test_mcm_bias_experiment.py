@@ -85,3 +85,42 @@ def test_one_neuron_reduced_engine_run():
         mb.MCMBiasConfig(neurons=2, engine="reduced")
     with pytest.raises(ValueError, match="engine"):
         mb.MCMBiasConfig(engine="gpu")
+
+
+def test_staircase_plateau_and_parted_count_have_power():
+    s = mb.Staircase(u_found=np.array([10.0, 10.0, 10.0]), v_used=np.array([200.0, np.inf, 50.0]),
+                     parting=np.array([200.0, np.inf, 50.0]), below_floor=np.full(3, np.inf))
+    assert s.n_parted == 2
+    assert s.plateau_separates(factor=5) and not s.plateau_separates(factor=10)  # walker 2 parts at 5x u_found
+
+
+def test_saved_beside_shows_only_saved_runs_with_provenance(tmp_path, monkeypatch):
+    from easyhard import results
+
+    monkeypatch.setenv(results.RESULTS_ENV, str(tmp_path))
+    live = mb.run_online(mb.MCMBiasConfig(**TINY, neurons=2))
+    alone = mb.saved_beside(live, ("p2", "p2_long"))
+    assert len(alone) == 1 and alone[0].run is live and alone[0].title.startswith("live")
+    cfg, optimiser = mb.run_config("p2", "laptop")
+    results.save(f"mcm_bias_{optimiser}", cfg, live.arrays(), wall_time=1.0, device="cpu", scale="laptop")
+    both = mb.saved_beside(live, ("p2", "p2_long"))
+    assert [r.title for r in both][1] == f"saved, d = {cfg.d}, {cfg.steps:.0e} steps"
+    assert "laptop scale" in both[1].source and "code " in both[1].source
+    assert np.array_equal(both[1].run.mcm, live.mcm)
+    assert "walkers parted" in mb.summary_line(live) and f"d = {cfg.d}" in cfg.summary()
+
+
+def test_chapter_figures_draw():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from easyhard.plotting import mcm_bias as mplot
+
+    r = mb.run_online(mb.MCMBiasConfig(**TINY, neurons=2))
+    fig = mplot.staircase_figure([mb.LabelledRun(r, "a", "src"), mb.LabelledRun(r, "b", "src")])
+    grid = mplot.loss_grid([(r, "x")] * 3)
+    assert len(fig.axes) == 4 and sum(ax.get_visible() for ax in grid.axes) == 3
+    plt.close(fig)
+    plt.close(grid)

@@ -38,7 +38,13 @@ from easyhard.data.mcm import MixedCumulantModel
 from easyhard.denoisers.neuron import NeuronDenoiser
 from easyhard.diffusion import vp_coefficients
 from easyhard.sgd import record_steps, run
-from easyhard.theory.surrogate_loss import loss_curves, overlaps, wiener_floor
+from easyhard.theory.surrogate_loss import (
+    loss_curves,
+    monte_carlo_loss,
+    overlaps,
+    tied_loss,
+    wiener_floor,
+)
 
 OPTIMISERS: tuple[str, ...] = ("online_sgd", "adam")
 ENGINES: tuple[str, ...] = ("direct", "reduced")
@@ -99,6 +105,11 @@ class MCMBiasConfig:
         vp_coefficients(self.a)
         check_seed(self.seed)
         check_seed(self.model_seed)
+
+    def summary(self) -> str:
+        """One line: the model, the denoiser and the training budget."""
+        return (f"d = {self.d}, beta_u = beta_v = {self.beta_u:g}, {self.latent} latent, {self.activation}, "
+                f"a = {self.a}, lr = {self.lr_scale:g}/d^2, {self.steps:,} steps, {self.walkers} walkers")
 
     @property
     def lr(self) -> float:
@@ -418,6 +429,17 @@ class Staircase:
     parting: np.ndarray
     below_floor: np.ndarray
 
+    @property
+    def n_parted(self) -> int:
+        """How many walkers reached the second stage (their losses parted)."""
+        return int(np.isfinite(self.parting).sum())
+
+    def plateau_separates(self, factor: float = 10.0) -> bool:
+        """Whether every walker that parted did so at least ``factor`` times later than it
+        found ``u``: a plateau separates the two drops."""
+        parted = np.isfinite(self.parting)
+        return bool(np.all(self.parting[parted] >= factor * self.u_found[parted]))
+
     def table(self) -> str:
         """A Markdown table, one row per walker."""
         rows = ["| walker | u found | v used | losses part | below floor |", "|---|---|---|---|---|"]
@@ -432,3 +454,62 @@ def staircase(r: BiasRun, gap_tol: float = GAP_TOL, v_eta: float = V_ETA, u_eta:
     """The steps of :class:`Staircase` for the run ``r``."""
     u_found = _sustained(r.steps, np.abs(r.alpha_u).min(axis=1) >= u_eta)
     return Staircase(u_found, v_used_step(r, v_eta), parting_step(r, gap_tol), below_floor_step(r))
+
+
+@dataclass(frozen=True)
+class LabelledRun:
+    """A run with the title of its panel and its provenance (``source``) for the caption."""
+
+    run: BiasRun
+    title: str
+    source: str
+
+
+def saved_beside(live: BiasRun, keys: tuple[str, ...], scale: str = "laptop") -> list[LabelledRun]:
+    """``live`` (this scale's run), then the saved runs ``keys`` at ``scale`` that exist,
+    each labelled with its d, steps and provenance (scale, machine, commit)."""
+    d, scale_now = live.config["d"], current_scale()
+    out = [LabelledRun(live, f"live {scale_now}, d = {d}", f"live {scale_now}: {live.wall_time:.0f} s on this machine")]
+    for key in keys:
+        cfg, optimiser = run_config(key, scale)
+        hit = results.load(f"mcm_bias_{optimiser}", cfg)
+        if hit is not None:
+            r = BiasRun.from_result(hit)
+            out.append(LabelledRun(r, f"saved, d = {cfg.d}, {cfg.steps:.0e} steps", hit.describe()))
+    return out
+
+
+def summary_line(r: BiasRun) -> str:
+    """The plateau (median final MCM loss), the floor, the walkers that parted, the final amplitude."""
+    s = staircase(r)
+    return (f"plateau (median final MCM loss) {np.median(r.mcm[:, -1]):.4f}, floor {r.floor:.4f}, "
+            f"walkers parted {s.n_parted}/{len(s.parting)}, final A {np.median(r.amplitude[:, -1]):.3f}")
+
+
+#: the saved variants of the two-neuron run shown beside the live Adam run, with their titles
+VARIANTS: dict[str, str] = {"p4": "four neurons, online SGD (saved)", "adam": "two neurons, Adam (saved)",
+                            "adam_A": "two neurons, Adam, trainable A (saved)"}
+
+
+@dataclass(frozen=True)
+class MonteCarloCheck:
+    """The exact loss of weights ``W`` beside its Monte Carlo estimate ``mean`` +- ``se``."""
+
+    exact: float
+    mean: float
+    se: float
+
+    @property
+    def z(self) -> float:
+        """``(exact - mean) / se``."""
+        return (self.exact - self.mean) / self.se
+
+
+def monte_carlo_check(model: MixedCumulantModel, W: np.ndarray | torch.Tensor, activation: str, a: float, *,
+                      A: float = 1.0, data: str = "mcm", n: int = 200_000, seed: int = 0) -> MonteCarloCheck:
+    """The exact loss (:func:`~easyhard.theory.surrogate_loss.tied_loss`) of the tied neurons
+    ``W`` (p, d) on ``data`` (``"mcm"`` or ``"surrogate"``) against ``n`` sampled losses
+    (:func:`~easyhard.theory.surrogate_loss.monte_carlo_loss`, from ``seed``)."""
+    exact = float(tied_loss(model, *overlaps(model, W), activation, a, A=A, data=data))
+    mean, se = monte_carlo_loss(model, W, activation, a, A=A, data=data, n=n, seed=seed)
+    return MonteCarloCheck(exact, mean, se)

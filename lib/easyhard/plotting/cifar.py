@@ -1,14 +1,21 @@
-"""Figures of the CIFAR-10 simplicity-bias chapter ."""
+"""Figures of the CIFAR-10 simplicity-bias chapter."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from easyhard.data.cifar import Cifar10
+from easyhard.data.surrogate import GaussianSurrogate
 from easyhard.plotting import PALETTE
+from easyhard.stats import excess_kurtosis
+
+if TYPE_CHECKING:
+    from easyhard.experiments.cifar_bias import KurtosisStudy
 
 REAL, SURR, FLOOR = PALETTE["blue"], PALETTE["orange"], PALETTE["black"]
 
@@ -92,3 +99,71 @@ def examples(fig: plt.Figure, r: Mapping[str, np.ndarray], picks: Sequence[int],
     image_row(axes[0], r["clean"], "clean test images")
     for ax, i in zip(axes[1:], picks, strict=True):
         image_row(ax, r["examples"][i], f"{label}: denoised from t = {r['show_t']}, step {r['steps'][i]}")
+
+
+def data_figure(train_set: Cifar10, surrogate: GaussianSurrogate, n: int = 10, seed: int = 0) -> plt.Figure:
+    """``n`` evenly spaced training images above ``n`` samples of the surrogate (from ``seed``)."""
+    fig = plt.figure(figsize=(8, 2.3), layout="constrained")
+    top, bottom = fig.subplots(2, 1)
+    image_row(top, train_set.images(slice(0, len(train_set), len(train_set) // n))[:n], "CIFAR-10 training images")
+    image_row(bottom, surrogate.sample(n, generator=torch.Generator().manual_seed(seed)),
+              "samples of the Gaussian surrogate N(mean, covariance)")
+    return fig
+
+
+def histograms(ax: plt.Axes, real: torch.Tensor, surrogate: torch.Tensor, title: str, bins: int = 60) -> None:
+    """Step histograms (log density) of one projection of CIFAR-10 and of the surrogate,
+    labelled with their excess kurtosis."""
+    lo, hi = float(min(real.min(), surrogate.min())), float(max(real.max(), surrogate.max()))
+    edges = np.linspace(lo, hi, bins)
+    for x, colour, name in ((real, REAL, "CIFAR-10"), (surrogate, SURR, "surrogate")):
+        ax.hist(np.asarray(x), edges, density=True, histtype="step", lw=1.5, color=colour,
+                label=f"{name}, excess kurtosis {excess_kurtosis(x):.2f}")
+    ax.set(title=title, yscale="log", ylabel="density")
+    ax.legend(fontsize=7, loc="lower center")
+
+
+def kurtosis_figure(study: KurtosisStudy) -> plt.Figure:
+    """Two histogram panels and the excess kurtosis along principal axes (by rank) and along
+    random directions (unordered, as unconnected markers at the right)."""
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.2), layout="constrained")
+    for ax, (title, real, sur) in zip(axes[:2], study.panels, strict=True):
+        histograms(ax, real, sur, title)
+    ax = axes[2]
+    for (kind, src), values in study.kurtosis.items():
+        colour = REAL if src == "real" else SURR
+        if kind == "pca":
+            ax.plot(np.arange(1, len(values) + 1), values, "o-", ms=3, color=colour, label=f"{src}, principal axes")
+        else:
+            x = len(values) + 5 + 0.15 * np.random.default_rng(0).standard_normal(len(values))
+            ax.plot(x, values, "s", ms=3, mfc="none", color=colour, label=f"{src}, random directions")
+    n = len(study.kurtosis["pca", "real"])
+    ax.axhline(0, color=FLOOR, lw=0.8)
+    ranks = [k for k in (1, 5, 10, 15, 20, 30, 50) if k <= n]
+    ax.set_xticks([*ranks, n + 5], [*map(str, ranks), "random"])
+    ax.set(xlabel="principal-axis rank", ylabel="excess kurtosis", title=f"along {n} + {n} directions")
+    ax.legend(fontsize=7)
+    return fig
+
+
+def loss_figure(r: Mapping[str, np.ndarray], title: str) -> plt.Figure:
+    """Real vs surrogate test loss against step (:func:`losses`), one panel per noise level
+    and one for the average over levels."""
+    n = len(r["eval_t"]) + 1
+    fig, axes = plt.subplots(1, n, figsize=(min(2.9 * n, 12), 3.1), layout="constrained", sharex=True)
+    losses(axes, r)
+    axes[-1].legend(fontsize=7)
+    fig.suptitle(title)
+    return fig
+
+
+def examples_figure(real: Mapping[str, np.ndarray], control: Mapping[str, np.ndarray], show_t: int,
+                    steps: Sequence[int] = (0, 80, 200)) -> plt.Figure:
+    """Denoised test images of the real-trained net at the saved evaluation steps nearest to
+    ``steps`` and its last, above the control net's at its last step."""
+    picks = [int(np.searchsorted(real["steps"], s)) for s in (*steps, real["steps"][-1])]
+    fig = plt.figure(figsize=(7.5, 9.5), layout="constrained")
+    rows = fig.subfigures(2, 1, height_ratios=[len(picks) + 1, 1])
+    examples(rows[0], {**real, "show_t": show_t}, picks, "trained on CIFAR-10")
+    image_row(rows[1].subplots(), control["examples"][-1], f"control (trained on surrogate): step {control['steps'][-1]}")
+    return fig

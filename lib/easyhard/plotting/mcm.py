@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -11,7 +12,10 @@ import torch
 
 from easyhard.data.mcm import MixedCumulantModel
 from easyhard.plotting import PALETTE
-from easyhard.stats import project
+from easyhard.stats import kstats, project
+
+if TYPE_CHECKING:
+    from easyhard.experiments.mcm_model import CorrelatedSweep, Kappa4Sweep, Spectrum
 
 
 def random_unit_vector(d: int, seed: int) -> torch.Tensor:
@@ -147,3 +151,60 @@ def mcm_explorer(d: int = 64, n: int = 20_000, seed: int = 0):
         ),
         p_corr=widgets.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.05, description="p_corr"),
     )
+
+
+def spectrum_figure(spec: Spectrum) -> plt.Figure:
+    """Eigenvalues of the sample covariance by rank, the Marchenko-Pastur bulk, and the
+    Rayleigh quotients of ``u`` (outside the bulk) and ``v`` (inside it)."""
+    fig, ax = plt.subplots(figsize=(7, 3.2), layout="constrained")
+    ranks = np.arange(1, len(spec.eigvals) + 1)
+    ax.plot(ranks, spec.eigvals[::-1], "o", ms=3, color=PALETTE["black"], label="eigenvalues of the sample covariance")
+    ax.axhspan(*spec.mp, color=PALETTE["sky"], alpha=0.3, label="Marchenko-Pastur bulk (noise only)")
+    ax.axhline(spec.rayleigh_u, color=PALETTE["blue"], ls="--", label=rf"$u^\top \hat C u$ = {spec.rayleigh_u:.2f}")
+    ax.axhline(spec.rayleigh_v, color=PALETTE["orange"], ls=":", label=rf"$v^\top \hat C v$ = {spec.rayleigh_v:.2f}")
+    ax.set(xscale="log", xlabel="rank", ylabel="eigenvalue", title="covariance spectrum: $u$ visible, $v$ invisible")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def kappa4_figure(sweep: Kappa4Sweep) -> plt.Figure:
+    """``kappa_4(v.x0)`` against ``beta_v``: the theory (:meth:`MixedCumulantModel.kappa4_v`
+    on a grid) and the k-statistics with 2 SE bars."""
+    grid = np.geomspace(0.1, 40, 200)
+    theory = [MixedCumulantModel(2, beta_u=0.0, beta_v=float(b), latent=sweep.latent, seed=0).kappa4_v() for b in grid]
+    fig, ax = plt.subplots(figsize=(6, 3.2), layout="constrained")
+    ax.plot(grid, theory, color=PALETTE["black"], label=r"theory $(\beta_v/(1+\beta_v))^2\,\kappa_4(\nu)$")
+    ax.errorbar(sweep.beta_v, sweep.estimate, yerr=2 * sweep.se, fmt="o", color=PALETTE["orange"],
+                label="k-statistic, 2 SE")
+    ax.set(xscale="log", xlabel=r"$\beta_v$", ylabel=r"$\kappa_4(v\cdot x_0)$",
+           title=f"fourth cumulant along $v$, {sweep.latent} latent")
+    ax.legend()
+    return fig
+
+
+def correlated_figure(sweep: CorrelatedSweep) -> plt.Figure:
+    """Left: ``Cov(u.x0, v.x0)`` against ``p_corr`` with ``rho``; right: the top principal
+    component's overlap with ``v`` against the analytic tilt."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.2), layout="constrained")
+    left.plot(sweep.p_corr, sweep.rho, color=PALETTE["black"], label=r"$\rho$ (theory)")
+    left.errorbar(sweep.p_corr, sweep.cov, yerr=2 * sweep.se, fmt="o", color=PALETTE["green"],
+                  label=r"sample Cov$(u\cdot x_0, v\cdot x_0)$, 2 SE")
+    left.set(xlabel=r"$p_{\rm corr}$", ylabel="covariance", title="off-diagonal covariance")
+    left.legend()
+    right.plot(sweep.p_corr, sweep.tilt_theory, color=PALETTE["black"], label=r"$\sin\theta$ (theory)")
+    right.plot(sweep.p_corr, sweep.tilt, "o", color=PALETTE["purple"], label="top eigenvector $\\cdot\\, v$")
+    right.set(xlabel=r"$p_{\rm corr}$", ylabel="overlap with $v$", title="the top principal component tilts towards $v$")
+    right.legend()
+    return fig
+
+
+def surrogate_figure(data_v: np.ndarray, surrogate_v: np.ndarray) -> plt.Figure:
+    """Histograms of ``v.x0`` for the data and for its Gaussian surrogate, each with its
+    fourth cumulant (k-statistic) in the title."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3), layout="constrained")
+    for ax, p, colour, name in ((axes[0], data_v, PALETTE["orange"], "data"),
+                                (axes[1], surrogate_v, PALETTE["sky"], "surrogate")):
+        histogram_vs_gaussian(ax, p, colour, "MCM data" if name == "data" else name)
+        ax.set_title(rf"{name} along $v$: $\kappa_4$ = {kstats(p)[3]:.2f}")
+    axes[0].legend(fontsize=7)
+    return fig

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from easyhard.experiments.mcm_bias import BiasRun
+from easyhard.experiments.mcm_bias import BiasRun, LabelledRun, staircase
 from easyhard.plotting import PALETTE
 
 MCM, SURR, FLOOR = PALETTE["blue"], PALETTE["orange"], PALETTE["black"]
@@ -106,3 +106,26 @@ def side_by_side(axes: Sequence[plt.Axes], cifar: Mapping[str, np.ndarray], t: i
                     f"U-Net on CIFAR-10, t = {t}")
     relative_excess(axes[1], r.loss_steps, np.median(r.mcm, 0), np.median(r.surrogate, 0), r.floor,
                     ("MCM", "Gaussian surrogate"), f"{r.gram.shape[-1]} tied neurons on the MCM")
+
+
+def staircase_figure(runs: Sequence[LabelledRun]) -> plt.Figure:
+    """One column per run: the losses (:func:`losses`) above the gain per walker
+    (:func:`gaps`, a dot where the walker uses v from then on)."""
+    fig, axes = plt.subplots(2, len(runs), figsize=(3.6 * len(runs), 6.4), layout="constrained", squeeze=False)
+    for col, lr in enumerate(runs):
+        losses(axes[0, col], lr.run, f"two tied neurons, {lr.title}")
+        gaps(axes[1, col], lr.run, staircase(lr.run).v_used, "gain per walker (dot: v used from here on)")
+    axes[0, 0].legend(fontsize=7)
+    return fig
+
+
+def loss_grid(panels: Sequence[tuple[BiasRun, str]], columns: int = 2) -> plt.Figure:
+    """:func:`losses` of each ``(run, title)`` in a grid of ``columns`` columns."""
+    rows = (len(panels) + columns - 1) // columns
+    fig, axes = plt.subplots(rows, columns, figsize=(5 * columns, 3.3 * rows), layout="constrained", squeeze=False)
+    for ax, (r, title) in zip(axes.flat, panels, strict=False):
+        losses(ax, r, title)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    axes[0, 0].legend(fontsize=7)
+    return fig

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from easyhard.plotting import PALETTE
-from easyhard.train.parting import excess_gap, gap, refinetti
+from easyhard.train.parting import Parting, excess_gap, gap, refinetti
 
 Arrays = Mapping[str, np.ndarray]
 SEED_COLOURS = (PALETTE["blue"], PALETTE["red"], PALETTE["green"], PALETTE["purple"], PALETTE["sky"])
@@ -55,3 +55,39 @@ def comparison(axes: Sequence[plt.Axes], pairs: Sequence[tuple[Arrays, Arrays]],
     for j, ax in enumerate(axes):
         _axis(ax, z, f"t = {pairs[0][0]['eval_t'][j]}")
     axes[0].set_ylabel("control - real-trained, real images (SE)")
+
+
+def pair_figure(pairs: Sequence[tuple[Arrays, Arrays]], z: float = 4.0) -> plt.Figure:
+    """:func:`excess` above :func:`comparison`, one column per noise level."""
+    n_t = len(pairs[0][0]["eval_t"])
+    fig, axes = plt.subplots(2, n_t, figsize=(min(2.9 * n_t, 12), 5.6), layout="constrained", sharex=True,
+                             squeeze=False)
+    excess(axes[0], pairs, z=z)
+    comparison(axes[1], pairs, z=z)
+    axes[0][-1].legend(fontsize=6)
+    fig.suptitle("Top: gap of the real-trained net minus the control's (solid), control alone (dotted), in SE.\n"
+                 f"Bottom: control minus real-trained net on the same real test images. Dashed: {z:g} SE",
+                 fontsize=9)
+    return fig
+
+
+def spread(ax: plt.Axes, partings: Sequence[Parting], seeds: Sequence[int], last: int) -> None:
+    """The parting step against the noise level t, one marker per seed; a level that does
+    not part within the run (of ``last`` steps) is drawn as an open marker at ``last``."""
+    for k, (p, seed) in enumerate(zip(partings, seeds, strict=True)):
+        colour = SEED_COLOURS[k % len(SEED_COLOURS)]
+        shift = 1 + 0.03 * (k - (len(partings) - 1) / 2)  # side by side on the log axis
+        t = np.array(p.eval_t, dtype=float) * shift
+        hit = np.array([s is not None for s in p.step])
+        steps = np.array([s if s is not None else last for s in p.step], dtype=float)
+        ax.plot(t[hit], steps[hit], "o", color=colour, label=f"seed {seed}")
+        ax.plot(t[~hit], steps[~hit], "o", mfc="none", color=colour)
+    ax.axhline(last, color=PALETTE["black"], ls=":", lw=1, label="end of run (open: not parted)")
+    ax.set_yscale("symlog", linthresh=1.0)
+    ax.set_xscale("log")
+    ax.set_xticks(partings[0].eval_t, [str(t) for t in partings[0].eval_t])
+    ax.minorticks_off()
+    ax.set_ylim(0.5, 2.5 * last)
+    ax.set(xlabel="noise level t", ylabel="parting step",
+           title=f"parting step per seed ({len(partings)} seed{'s' if len(partings) > 1 else ''})")
+    ax.legend(fontsize=7, loc="lower right")

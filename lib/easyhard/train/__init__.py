@@ -7,8 +7,11 @@ and saves the arrays through :mod:`easyhard.results` under ``RESULT_NAME``;
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from easyhard import results
 from easyhard.train.config import TrainConfig, train_config
@@ -44,24 +47,61 @@ def cached_run(cfg: TrainConfig, *, progress: bool = True) -> results.Result:
     )
 
 
-def saved_run(scale_name: str, data: str) -> results.Result | None:
-    """The newest result in ``data/results/`` of a run at ``scale_name`` on ``data``
-    (``"real"`` or ``"surrogate"``), whatever its exact config; None if there is none."""
-    for found in results.find(RESULT_NAME):
-        if found.config.get("scale") == scale_name and found.config.get("data") == data:
-            return found
-    return None
+def _as_config(config: TrainConfig | Mapping[str, Any] | str, **fields: Any) -> dict[str, Any]:
+    """``config`` (a scale name stands for its preset) as a plain dict with ``fields`` replaced."""
+    if isinstance(config, str):
+        config = train_config(config)
+    if isinstance(config, TrainConfig):
+        config = dataclasses.asdict(config)
+    elif not isinstance(config, Mapping):
+        raise TypeError(f"config must be a TrainConfig, a mapping or a scale name, got {type(config).__name__}")
+    return {**config, **fields}
 
 
-def saved_pairs(scale_name: str, root: str | Path | None = None) -> list[tuple[results.Result, results.Result]]:
-    """The saved runs at ``scale_name`` on real data that have a saved control (the same
-    config but ``data="surrogate"``), one pair per seed (the newest), sorted by seed."""
+def saved_run(config: TrainConfig | Mapping[str, Any] | str, data: str | None = None, *, seed: int | None = None,
+              root: str | Path | None = None) -> results.Result | None:
+    """The saved result of exactly ``config`` in ``data/results/`` (or ``root``), or None.
+
+    Parameters
+    ----------
+    config : TrainConfig, mapping or str
+        The config asked for; a scale name (``"laptop"``) stands for its preset
+        :func:`train_config`. A run saved with any other config (another learning
+        rate, evaluation size or code version of the config) is not returned.
+    data : {"real", "surrogate"}, optional
+        Replaces ``config``'s data.
+    seed : int, optional
+        Replaces ``config``'s seed.
+    root : path, optional
+        The results folder (default :func:`easyhard.paths.results_dir`).
+    """
+    fields: dict[str, Any] = {}
+    if data is not None:
+        fields["data"] = data
+    if seed is not None:
+        fields["seed"] = seed
+    return results.load(RESULT_NAME, _as_config(config, **fields), root=root)
+
+
+def saved_pairs(config: TrainConfig | Mapping[str, Any] | str, root: str | Path | None = None, *,
+                seeds: Sequence[int] | None = None) -> list[tuple[results.Result, results.Result]]:
+    """The saved (real, control) pairs of ``config``, one per seed, sorted by seed.
+
+    A pair is a run of exactly ``config`` with ``data="real"`` and some seed, and its
+    control, the same config with ``data="surrogate"``. Saved runs of other configs at
+    the same scale are ignored. ``seeds`` keeps only those seeds (default: every seed saved);
+    ``config`` and ``root`` are as for :func:`saved_run`.
+    """
+    base = _as_config(config, data="real")
     pairs: dict[int, tuple[results.Result, results.Result]] = {}
-    for found in results.find(RESULT_NAME, root=root):  # newest first
-        cfg = found.config
-        if cfg.get("scale") != scale_name or cfg.get("data") != "real" or cfg["seed"] in pairs:
+    match = {k: base[k] for k in ("scale", "data") if k in base}
+    for found in results.find(RESULT_NAME, root=root, match=match):
+        seed = found.config.get("seed")
+        if seed in pairs or (seeds is not None and seed not in seeds):
             continue
-        control = results.load(RESULT_NAME, {**cfg, "data": "surrogate"}, root=root)
+        if results.config_hash(found.config) != results.config_hash({**base, "seed": seed}):
+            continue
+        control = saved_run(base, "surrogate", seed=seed, root=root)
         if control is not None:
-            pairs[cfg["seed"]] = (found, control)
+            pairs[seed] = (found, control)
     return [pairs[s] for s in sorted(pairs)]
