@@ -30,6 +30,7 @@ __all__ = [
     "MAX_ELEMENTS",
     "SEED_MAX",
     "ArgumentTypeError",
+    "check_bool",
     "check_choice",
     "check_generator",
     "check_int",
@@ -174,6 +175,32 @@ def check_int(x: object, name: str, *, lo: int | None = None, hi: int | None = N
     if (lo is not None and value < lo) or (hi is not None and value > hi):
         raise ValueError(f"{name} must be {what}, got {x!r}")
     return value
+
+
+def check_bool(x: object, name: str) -> bool:
+    """Return ``x`` as a ``bool`` if it is ``True`` or ``False`` (or a numpy bool), else raise.
+
+    Parameters
+    ----------
+    x : object
+        The value to check: strings such as ``"no"`` and numbers such as ``1``
+        are refused (``"no"`` would be truthy).
+    name : str
+        How the message names the parameter.
+
+    Returns
+    -------
+    bool
+        ``bool(x)``.
+
+    Raises
+    ------
+    ArgumentTypeError
+        If ``x`` is not a bool.
+    """
+    if not _is_bool(x):
+        raise ArgumentTypeError(f"{name} must be True or False, got {x!r} of type {type(x).__name__}")
+    return bool(x)
 
 
 def check_choice(x: T, name: str, choices: Collection[T]) -> T:

@@ -160,9 +160,7 @@ def sign_flip_law(threshold: float = FLIP_THRESHOLD) -> LatentLaw:
     :meth:`LatentLaw.thresholds`, the exact landscape and the compiled SGD draws
     apply unchanged (atoms are in band order, not sorted).
     """
-    t = float(threshold)
-    if not math.isfinite(t) or t <= 0.0:
-        raise ValueError(f"threshold (|lam| where the sign flips) must be a finite number > 0, got {threshold!r}")
+    t = check_scalar(threshold, "threshold (|lam| where the sign flips)", lo=0.0, closed="neither")
     tail = float(scipy.stats.norm.sf(t))
     return LatentLaw(
         "rademacher_flip", np.array([-1.0, 1.0, -1.0, 1.0]), np.array([tail, 0.5 - tail, 0.5 - tail, tail])

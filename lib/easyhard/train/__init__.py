@@ -22,8 +22,13 @@ __all__ = ["RESULT_NAME", "TrainConfig", "cached_run", "run", "saved_pairs", "sa
 
 def run(cfg: TrainConfig, *, run_dir: str | Path | None = None, progress: bool = True,
         root: str | Path | None = None) -> results.Result | None:
-    """Train ``cfg`` and save its result (``data/results/`` unless ``root``); under
-    ``torchrun`` rank 0 saves and returns it, the other ranks return None."""
+    """Train ``cfg`` and save its result (``data/results/`` unless ``root``).
+
+    The results folder is checked for writing before the training starts, so
+    that no work is lost to a failing save. Under ``torchrun`` rank 0 saves and
+    returns the result, the other ranks return None.
+    """
+    results.check_writable(results.result_paths(RESULT_NAME, cfg, root)[0].parent)
     tic = time.perf_counter()
     arrays = train(cfg, run_dir=run_dir, progress=progress)
     if arrays is None:  # a rank other than 0 under torchrun

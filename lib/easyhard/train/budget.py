@@ -168,6 +168,7 @@ def budget_run(cfg: TrainConfig, budget_s: float, *, train_data: Cifar10, test_d
                progress: bool = True) -> tuple[results.Result, results.Result]:
     """Measure, plan, train the real run and its control, save both; return them."""
     dev = device if device is not None else best_device()
+    results.check_writable()  # before measuring and training: no work lost to a failing save
     timing = measure(cfg, train_data, test_data, sur, dev)
     steps = plan_steps(cfg, timing, budget_s)
     planned = replace(cfg, steps=steps, checkpoint_every=max(1, min(cfg.checkpoint_every, steps)))
