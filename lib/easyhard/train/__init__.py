@@ -39,7 +39,8 @@ def run(cfg: TrainConfig, *, run_dir: str | Path | None = None, progress: bool =
 
 def cached_run(cfg: TrainConfig, *, progress: bool = True) -> results.Result:
     """The saved result of ``cfg`` if ``data/results/`` holds one, else a run cached
-    in the git-ignored ``.cache/results/`` (so a second execution reuses it)."""
+    in the git-ignored ``.cache/results/`` (so a second execution reuses it).
+    """
     saved = results.load(RESULT_NAME, cfg)
     if saved is not None:
         return saved
@@ -51,7 +52,8 @@ def cached_run(cfg: TrainConfig, *, progress: bool = True) -> results.Result:
 
 def saved_run(scale_name: str, data: str) -> results.Result | None:
     """The newest result in ``data/results/`` of a run at ``scale_name`` on ``data``
-    (``"real"`` or ``"surrogate"``), whatever its exact config; None if there is none."""
+    (``"real"`` or ``"surrogate"``), whatever its exact config; None if there is none.
+    """
     for found in results.find(RESULT_NAME):
         if found.config.get("scale") == scale_name and found.config.get("data") == data:
             return found
@@ -60,7 +62,8 @@ def saved_run(scale_name: str, data: str) -> results.Result | None:
 
 def saved_pairs(scale_name: str, root: str | Path | None = None) -> list[tuple[results.Result, results.Result]]:
     """The saved runs at ``scale_name`` on real data that have a saved control (the same
-    config but ``data="surrogate"``), one pair per seed (the newest), sorted by seed."""
+    config but ``data="surrogate"``), one pair per seed (the newest), sorted by seed.
+    """
     pairs: dict[int, tuple[results.Result, results.Result]] = {}
     for found in results.find(RESULT_NAME, root=root):  # newest first
         cfg = found.config

@@ -86,8 +86,11 @@ def parse_overrides(items: list[str]) -> dict[str, object]:
 
 @dataclass(frozen=True)
 class Timing:
-    """Measured on this device: seconds per step for real and surrogate batches,
-    warm-up seconds (first steps, ``torch.compile`` included) and seconds per evaluation."""
+    """Speeds measured on this device.
+
+    Seconds per step for real and surrogate batches, warm-up seconds (first
+    steps, ``torch.compile`` included) and seconds per evaluation.
+    """
 
     step_s_real: float
     step_s_surrogate: float
@@ -96,6 +99,7 @@ class Timing:
 
     @property
     def step_s(self) -> float:
+        """Seconds per step of the slower of the two runs (what the plan budgets)."""
         return max(self.step_s_real, self.step_s_surrogate)
 
 

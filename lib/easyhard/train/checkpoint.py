@@ -154,6 +154,9 @@ def _first_line(err: BaseException) -> str:
 
 
 def save_weights(run_dir: Path, step: int, model: torch.nn.Module, ema: list[torch.Tensor]) -> None:
-    """Snapshot at ``step`` (``weights-<step>.pt``): ``{"model": state_dict, "ema": parameters}``,
-    the EMA in the order of ``model.parameters()``."""
+    """Save the weights at ``step`` as ``weights-<step>.pt`` in ``run_dir``.
+
+    The file holds ``{"model": state_dict, "ema": parameters}``, the EMA in the
+    order of ``model.parameters()``.
+    """
     save_atomic({"model": model.state_dict(), "ema": ema}, Path(run_dir) / f"weights-{step:07d}.pt")

@@ -76,8 +76,10 @@ def draw_batch(
     cfg: TrainConfig, gen: torch.Generator, shard: slice, abar: torch.Tensor,
     pixels: torch.Tensor | None, sur: GaussianSurrogate,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """This rank's ``(x_t, t, eps)``: the whole global batch is drawn from ``gen`` (so the
-    stream does not depend on the number of ranks) and ``shard`` of it is kept.
+    """Draw ``(x_t, t, eps)`` for the rows ``shard`` of the global batch.
+
+    The whole global batch is drawn from ``gen`` (so the stream does not depend
+    on the number of ranks) and ``shard`` of it is kept.
 
     ``pixels`` are the uint8 training images on the generator's device, or None to
     draw surrogate samples.
@@ -102,8 +104,10 @@ def sgd_step(
     params: list[torch.Tensor], ema: list[torch.Tensor], step: int,
     batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
 ) -> torch.Tensor:
-    """One Adam step on ``batch = (x_t, t, eps)`` with gradient clipping, then the EMA update;
-    returns the (detached, on-device) loss without waiting for it."""
+    """Take one Adam step on ``batch = (x_t, t, eps)`` with gradient clipping, then the EMA update.
+
+    Returns the (detached, on-device) loss without waiting for it.
+    """
     x_t, t, eps = batch
     with autocast(cfg, x_t.device):
         loss = (step_fn(x_t, t).float() - eps).pow(2).mean()
