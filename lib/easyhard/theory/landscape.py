@@ -26,7 +26,7 @@ from numpy.typing import ArrayLike
 
 from easyhard.activations import Activation, get_activation
 from easyhard.data.latents import LatentLaw
-from easyhard.theory.hermite import check_scalars, smoothed_G
+from easyhard.theory.hermite import check_kmax, check_scalars, smoothed_G
 from easyhard.theory.quadrature import normal_rule
 
 
@@ -165,8 +165,7 @@ def hermite_moments(
     For p ~ N(mu, r^2), E He_k(p) = sum_j k! / (j! (k - 2j)!) mu^{k-2j} ((r^2 - 1)/2)^j
     (the coefficient of t^k / k! in exp(t mu + t^2 (r^2 - 1)/2)), summed over the mixture.
     """
-    if isinstance(kmax, bool) or not isinstance(kmax, (int, np.integer)) or kmax < 1:
-        raise ValueError(f"kmax (highest Hermite order) must be an integer >= 1, got {kmax!r}")
+    kmax = check_kmax(kmax)
     mu, r, weight = projection_mixture(model, alpha_u, alpha_v, alpha_m)
     half = 0.5 * (r * r - 1.0)
     out = []

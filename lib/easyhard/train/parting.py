@@ -38,13 +38,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from easyhard._validation import check_choice, check_scalar
+
 Arrays = Mapping[str, np.ndarray]
 WEIGHTS: tuple[str, ...] = ("raw", "ema")
 
 
 def _key(name: str, weights: str) -> str:
-    if weights not in WEIGHTS:
-        raise ValueError(f"weights must be one of {WEIGHTS}, got {weights!r}")
+    check_choice(weights, "weights", WEIGHTS)
     return name if weights == "raw" else f"ema_{name}"
 
 
@@ -173,8 +174,7 @@ def halfway_step(run: Arrays, j: int, fraction: float = 0.5, weights: str = "raw
     The share of the way is ``(L(0) - L(s)) / (L(0) - floor)``, from the step-0
     value to the Wiener floor.
     """
-    if not 0.0 < fraction <= 1.0:
-        raise ValueError(f"fraction must lie in (0, 1], got {fraction!r}")
+    fraction = check_scalar(fraction, "fraction", lo=0.0, hi=1.0, closed="right")
     loss = run[_key("real", weights)][:, j]
     share = (loss[0] - loss) / (loss[0] - run["floor"][j])
     hits = np.flatnonzero(share >= fraction)
@@ -239,8 +239,7 @@ def parting(real_run: Arrays, control_run: Arrays, *, z: float = 4.0, fraction: 
     fraction : the share of the way to the Wiener floor that defines the half-way step
     weights : ``"raw"`` or ``"ema"`` (needs runs evaluated with EMA weights)
     """
-    if not (np.isfinite(z) and z > 0):
-        raise ValueError(f"z must be a finite number > 0, got {z!r}")
+    z = check_scalar(z, "z", lo=0.0, closed="neither")
     excess, se, paired = excess_gap(real_run, control_run, weights)
     steps = np.asarray(real_run["steps"])
     g_c, se_c = gap(control_run, weights)
@@ -295,8 +294,7 @@ class Comparison:
 def refinetti(real_run: Arrays, control_run: Arrays, *, z: float = 4.0, weights: str = "raw"
               ) -> Comparison:
     """Compare the control net with the real-trained net on the same real test images."""
-    if not (np.isfinite(z) and z > 0):
-        raise ValueError(f"z must be a finite number > 0, got {z!r}")
+    z = check_scalar(z, "z", lo=0.0, closed="neither")
     _check_pair(real_run, control_run)
     n_t = len(real_run["eval_t"])
     diff = (control_run[_key("real", weights)] - real_run[_key("real", weights)])[:, :n_t]
