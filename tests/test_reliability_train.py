@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import time
 from dataclasses import asdict, replace
 
@@ -189,3 +191,42 @@ def test_checkpoint_of_the_current_format_resumes_with_weights_only(tmp_path, da
         torch.load(tmp_path / RESUME_FILE, weights_only=True)
     with torch.serialization.safe_globals(SAFE_GLOBALS):
         torch.load(tmp_path / RESUME_FILE, weights_only=True)
+
+
+@pytest.mark.parametrize(("argv", "match"), [
+    (["--steps", "0"], r"steps must be an integer in \[1, "),
+    (["--threads", "0"], r"n \(threads\) must be an integer in \[1, "),
+    (["--lr", "5"], r"lr must lie in \(0, 1\)"),
+    (["--seeds", "0", "-3"], "seed must be a non-negative integer"),
+    (["--set", "n_eval=abc"], "override n_eval must be an integer, got 'abc'"),
+    (["--set", "eval_t=100,x"], "override eval_t must be comma-separated integers"),
+    (["--set", "compile=no"], "override compile must be true or false"),
+])
+def test_train_cli_reports_bad_values_as_usage_errors(argv, match, capsys, monkeypatch):
+    """Defect 20: `python -m easyhard.train --steps 0` ended in a traceback, not an argparse error;
+    with --seeds, a bad later seed failed only after the first run."""
+    from easyhard.train import __main__ as cli
+
+    monkeypatch.setattr(cli, "run", lambda *a, **k: pytest.fail("started a run"))
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--preset", "ci", "--no-progress", *argv])
+    assert exit_info.value.code == 2
+    assert re.search(match, capsys.readouterr().err)
+
+
+def test_debris_of_killed_checkpoint_writes_is_removed(tmp_path):
+    """Defect 22: `.weights-0000000.pt.<pid>.tmp` stayed behind for good after a kill."""
+    import subprocess
+    import sys
+
+    from easyhard.train.checkpoint import save_atomic
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a pid that no longer runs
+    debris = tmp_path / f".{RESUME_FILE}.{dead.pid}.tmp"
+    debris.write_bytes(b"torn")
+    live = tmp_path / f".{RESUME_FILE}.{os.getppid()}.tmp"  # a running writer: kept
+    live.write_bytes(b"in progress")
+    save_atomic({"x": torch.ones(1)}, tmp_path / RESUME_FILE)
+    assert not debris.exists() and live.exists()
+    assert torch.load(tmp_path / RESUME_FILE)["x"].item() == 1.0

@@ -69,18 +69,18 @@ def parse_overrides(items: list[str]) -> dict[str, object]:
         if not sep or key not in types:
             raise ValueError(f"override must be FIELD=VALUE with FIELD one of {sorted(types)}, got {item!r}")
         kind = str(types[key])
-        if "tuple" in kind:
-            out[key] = tuple(int(v) for v in raw.split(",") if v)
-        elif "bool" in kind:
+        if "bool" in kind:
             if raw.lower() not in ("true", "false", "1", "0"):
                 raise ValueError(f"override {key} must be true or false, got {raw!r}")
             out[key] = raw.lower() in ("true", "1")
-        elif "int" in kind:
-            out[key] = int(raw)
-        elif "float" in kind:
-            out[key] = float(raw)
-        else:
-            out[key] = raw
+            continue
+        parse, what = ((lambda r: tuple(int(v) for v in r.split(",") if v), "comma-separated integers")
+                       if "tuple" in kind else (int, "an integer") if "int" in kind
+                       else (float, "a number") if "float" in kind else (str, "a string"))
+        try:
+            out[key] = parse(raw)
+        except ValueError:
+            raise ValueError(f"override {key} must be {what}, got {raw!r}") from None
     return out
 
 

@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from easyhard.paths import remove_stale_temps
+
 RESUME_FILE = "resume.pt"
 
 #: what a checkpoint may hold besides tensors and plain data: numpy arrays of numbers
@@ -95,8 +97,12 @@ def check_run_dir(run_dir: Path | str) -> None:
 
 
 def save_atomic(obj: Any, path: Path) -> None:
-    """``torch.save`` to a temporary file, then rename (no torn files on interruption)."""
+    """``torch.save`` to a temporary file, then rename (no torn files on interruption).
+
+    Temporary files of earlier writers that were killed are removed first.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(path.parent, f".{path.name}.*.tmp")
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     torch.save(obj, tmp)
     tmp.replace(path)
