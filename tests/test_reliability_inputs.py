@@ -169,3 +169,20 @@ def test_parting_and_landscape_arguments_use_one_idea_of_a_number():
         with pytest.raises(ValueError, match=r"kmax \(highest Hermite order\) must be an integer in \[1, 150\]"):
             hermite_moments(model, kmax, 0.1, 0.1)
     assert hermite_moments(model, np.int64(2), 0.1, 0.1).shape[-1] == 3
+
+
+def test_excess_loss_refuses_strings_and_works_in_chunks(monkeypatch):
+    """Defects 15, 18: 10**7 overlaps hit a 4.8 GiB MemoryError; "0.5" and True were overlaps."""
+    import easyhard.theory.landscape as landscape
+
+    model = MixedCumulantModel(8, beta_u=1.0, beta_v=2.0, p_corr=0.5, seed=0)
+    for bad in ("0.5", True, np.array([True, False])):
+        with pytest.raises(TypeError, match="alpha_u must hold real numbers"):
+            landscape.excess_loss(model, "tanh", 0.6, bad, 0.0)
+    au, av = np.meshgrid(np.linspace(-0.6, 0.6, 7), np.linspace(-0.5, 0.5, 5))
+    whole = landscape.excess_loss(model, "tanh", 0.6, au, av)
+    monkeypatch.setattr(landscape, "CHUNK", 4)  # 35 points in chunks of 4: same numbers
+    chunked = landscape.excess_loss(model, "tanh", 0.6, au, av)
+    assert chunked.shape == (5, 7) and np.array_equal(chunked, whole)
+    one = landscape.excess_loss(model, "tanh", 0.6, au[2, 3], av[2, 3])
+    assert np.ndim(one) == 0 and one == pytest.approx(whole[2, 3], abs=1e-15)

@@ -43,6 +43,10 @@ class MCMLike(Protocol):
     shrink: float
 
 
+#: overlap points per chunk of :func:`excess_loss` (the quadrature holds about 64 values per point)
+CHUNK = 2**14
+
+
 def coupled_nodes(law: LatentLaw) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(lam, Q(Phi(lam)), weight)``: quadrature of the quantile coupling of nu to lam."""
     if law.is_gaussian:
@@ -60,7 +64,13 @@ def check_overlaps(
     Raises ``ValueError`` unless they are finite with alpha_m^2 + alpha_u^2 + alpha_v^2 <= 1
     (the overlaps of a unit vector w with three orthonormal directions).
     """
-    au, av, am = np.broadcast_arrays(*(np.asarray(x, float) for x in (alpha_u, alpha_v, alpha_m)))
+    arrays = []
+    for name, x in (("alpha_u", alpha_u), ("alpha_v", alpha_v), ("alpha_m", alpha_m)):
+        arr = np.asarray(x)
+        if arr.dtype.kind not in "iuf":  # strings, bools, objects and complex are not overlaps
+            raise TypeError(f"{name} must hold real numbers (not strings or bools), got dtype {arr.dtype}")
+        arrays.append(arr.astype(float))
+    au, av, am = np.broadcast_arrays(*arrays)
     norm2 = au * au + av * av + am * am
     if not np.all(np.isfinite(norm2)) or np.any(norm2 > 1.0 + 1e-9):
         raise ValueError(
@@ -120,11 +130,17 @@ def excess_loss(
     """
     act = get_activation(activation)
     a, s, c, A = check_scalars(a, c, A)
-    mu, r, weight = projection_mixture(model, alpha_u, alpha_v, alpha_m)
-    total = np.zeros(mu.shape[:-1])
-    for j in range(mu.shape[-1]):  # one mixture component at a time keeps memory O(grid)
-        total += weight[j] * smoothed_G(act, a, s, c, A, mu[..., j], r[..., j])
-    return total - smoothed_G(act, a, s, c, A, np.zeros(()), np.ones(()))
+    au, av, am = check_overlaps(alpha_u, alpha_v, alpha_m)
+    flat = [x.reshape(-1) for x in (au, av, am)]
+    total = np.empty(flat[0].shape)
+    for lo in range(0, total.size, CHUNK):  # chunks keep memory O(CHUNK x nodes) for any grid
+        part = slice(lo, lo + CHUNK)
+        mu, r, weight = projection_mixture(model, *(x[part] for x in flat))
+        acc = np.zeros(mu.shape[:-1])
+        for j in range(mu.shape[-1]):  # one mixture component at a time
+            acc += weight[j] * smoothed_G(act, a, s, c, A, mu[..., j], r[..., j])
+        total[part] = acc
+    return total.reshape(au.shape) - smoothed_G(act, a, s, c, A, np.zeros(()), np.ones(()))
 
 
 def population_loss(

@@ -133,7 +133,8 @@ def load_resume(run_dir: Path | str | None) -> TrainState | None:
         with torch.serialization.safe_globals(SAFE_GLOBALS):
             raw = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        if "WeightsUnpickler" in str(err):
+        detail = _first_line(err)
+        if "Unsupported global" in detail or "allowlisted" in detail:  # an object, not damage
             raise ValueError(
                 f"resume checkpoint {path} holds objects other than tensors, plain data and numpy "
                 "arrays, so it is not loaded (unpickling them could run code); it is not a "
