@@ -264,15 +264,6 @@ def parting(real_run: Arrays, control_run: Arrays, *, z: float = 4.0, fraction: 
                    **{k: tuple(v) for k, v in out.items()}, paired=paired, z=float(z))
 
 
-def agrees_until_halfway(p: Parting, z: float = 3.0) -> bool:
-    """Whether the real-trained net's two losses agree early, at every t.
-
-    They must agree within ``z`` paired SE at every evaluation before its
-    real-image loss has fallen half-way to the floor.
-    """
-    return all(m <= z for m in p.agree_max_z)
-
-
 @dataclass(frozen=True)
 class Comparison:
     """Control net against real-trained net on the same real test images, per noise level.
