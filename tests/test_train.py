@@ -82,9 +82,10 @@ def test_sgd_step_is_one_clipped_adam_step_on_the_eps_mse(data):
 @pytest.mark.parametrize("kind", ["real", "surrogate"])
 def test_resume_equals_uninterrupted(tmp_path, data, kind):
     cfg = replace(SMALL, data=kind)
-    full = train(cfg, run_dir=tmp_path / "a", progress=False, device=torch.device("cpu"), **data)
-    assert train(cfg, run_dir=tmp_path / "b", progress=False, stop_at=3, **data) is None
-    resumed = train(cfg, run_dir=tmp_path / "b", progress=False, **data)
+    cpu = torch.device("cpu")  # all three on one device (a GPU draws other random streams)
+    full = train(cfg, run_dir=tmp_path / "a", progress=False, device=cpu, **data)
+    assert train(cfg, run_dir=tmp_path / "b", progress=False, stop_at=3, device=cpu, **data) is None
+    resumed = train(cfg, run_dir=tmp_path / "b", progress=False, device=cpu, **data)
     assert full.keys() == resumed.keys()
     for key in full:
         if key not in TIMING_KEYS:
