@@ -149,3 +149,40 @@ def test_information_exponent_odd_inputs():
     assert "kmax = 1" in out["cumulant_given_covariance"].note
     with pytest.raises(TypeError, match="model must be a MixedCumulantModel"):
         information_exponent({"beta_u": 1.0}, "tanh", 0.6)
+
+
+def test_parting_and_landscape_arguments_use_one_idea_of_a_number():
+    """Defect 18: hand-rolled checks accepted strings and bools (z="4", fraction=True, kmax=True)."""
+    from easyhard.theory.landscape import hermite_moments
+    from easyhard.train.parting import gap, halfway_step, parting
+
+    run = {"steps": np.array([0, 1]), "eval_t": np.array([100]), "real": np.ones((2, 2)),
+           "surrogate": np.ones((2, 2)), "se_diff": np.ones((2, 2)), "floor": np.zeros(2)}
+    with pytest.raises(TypeError, match="z must be a finite number > 0"):
+        parting(run, run, z="4")
+    with pytest.raises(TypeError, match=r"fraction must lie in \(0, 1\]"):
+        halfway_step(run, 0, fraction=True)
+    with pytest.raises(ValueError, match="weights must be one of"):
+        gap(run, weights="EMA")
+    model = MixedCumulantModel(8, seed=0)
+    for kmax in (True, 0, 151, 2.0):
+        with pytest.raises(ValueError, match=r"kmax \(highest Hermite order\) must be an integer in \[1, 150\]"):
+            hermite_moments(model, kmax, 0.1, 0.1)
+    assert hermite_moments(model, np.int64(2), 0.1, 0.1).shape[-1] == 3
+
+
+def test_excess_loss_refuses_strings_and_works_in_chunks(monkeypatch):
+    """Defects 15, 18: 10**7 overlaps hit a 4.8 GiB MemoryError; "0.5" and True were overlaps."""
+    import easyhard.theory.landscape as landscape
+
+    model = MixedCumulantModel(8, beta_u=1.0, beta_v=2.0, p_corr=0.5, seed=0)
+    for bad in ("0.5", True, np.array([True, False])):
+        with pytest.raises(TypeError, match="alpha_u must hold real numbers"):
+            landscape.excess_loss(model, "tanh", 0.6, bad, 0.0)
+    au, av = np.meshgrid(np.linspace(-0.6, 0.6, 7), np.linspace(-0.5, 0.5, 5))
+    whole = landscape.excess_loss(model, "tanh", 0.6, au, av)
+    monkeypatch.setattr(landscape, "CHUNK", 4)  # 35 points in chunks of 4: same numbers
+    chunked = landscape.excess_loss(model, "tanh", 0.6, au, av)
+    assert chunked.shape == (5, 7) and np.array_equal(chunked, whole)
+    one = landscape.excess_loss(model, "tanh", 0.6, au[2, 3], av[2, 3])
+    assert np.ndim(one) == 0 and one == pytest.approx(whole[2, 3], abs=1e-15)

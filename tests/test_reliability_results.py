@@ -251,3 +251,33 @@ def test_check_writable_is_public_and_threads_are_recorded(tmp_path):
     import torch
 
     assert json.loads(path.with_suffix(".json").read_text())["torch_threads"] == torch.get_num_threads()
+
+
+def test_experiment_savers_check_writability_before_computing(tmp_path, monkeypatch):
+    """Defect 9: the experiment savers computed first, then lost the work to a PermissionError."""
+    from easyhard.experiments import correlated, easy_hard, exponent_law, mcm_bias
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv(paths.RESULTS_ENV, str(blocker / "results"))
+    calls = []
+
+    def work(*args, **kwargs):
+        calls.append(1)
+        raise AssertionError("computed before checking that the result can be saved")
+
+    monkeypatch.setattr(mcm_bias, "run_online", work)
+    monkeypatch.setattr(easy_hard, "sample_complexity", work)
+    monkeypatch.setattr(correlated, "plateaus", work)
+    monkeypatch.setattr(exponent_law, "_passage_at", work)
+    savers = [
+        lambda: mcm_bias.saved_or_run(mcm_bias.MCMBiasConfig(), "online_sgd"),
+        lambda: easy_hard.save_step_size_sweep(easy_hard.StepSizeConfig.preset("ci"), "ci"),
+        lambda: correlated.compute_saved("ci"),
+        lambda: exponent_law.measure(exponent_law.case("k4", "ci"), save=True, scale="ci"),
+        lambda: exponent_law.compute_saved("ci", names=("k4",)),
+    ]
+    for saver in savers:
+        with pytest.raises(PermissionError, match=f"cannot write results to {blocker / 'results'}"):
+            saver()
+    assert calls == []

@@ -1,7 +1,8 @@
-"""Training loop: a step lowers the loss, checkpoint-resume equality, config checks."""
+"""Training loop: one step against an independent computation, checkpoint-resume equality, config checks."""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import replace
 
 import numpy as np
@@ -14,7 +15,7 @@ from easyhard.diffusion import ddpm_alpha_bar
 from easyhard.train import TrainConfig, train, train_config
 from easyhard.train.checkpoint import RESUME_FILE, load_resume
 from easyhard.train.evaluation import parting_step
-from easyhard.train.loop import build_model, draw_batch, ema_decay_at
+from easyhard.train.loop import build_model, draw_batch, ema_decay_at, sgd_step
 
 TIMING_KEYS = ("wall_s", "eval_s", "steps_per_s")
 
@@ -38,33 +39,53 @@ def data():
     return dict(train_data=train_data, test_data=test_data, surrogate=sur)
 
 
-def test_one_step_lowers_loss_on_fixed_batch():
+def test_sgd_step_is_one_clipped_adam_step_on_the_eps_mse(data):
+    """sgd_step against an independent computation: the eps-MSE, its gradient clipped to
+    grad_clip, Adam's first step (-lr g / (|g| + eps) per entry) and the EMA lerp.
+
+    (It replaces a test that one step lowers the loss on a fixed batch, which holds for
+    almost any differentiable model and update.)
+    """
     torch.set_num_threads(1)
-    model = build_model(SMALL)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    g = torch.Generator().manual_seed(0)
-    x0 = torch.rand(8, 3, 32, 32, generator=g) * 2 - 1
-    t = torch.randint(1, 1001, (8,), generator=g)
-    eps = torch.randn(x0.shape, generator=g)
-    a = ddpm_alpha_bar()[t - 1].sqrt().float()[:, None, None, None]
-    x_t = a * x0 + (1 - a * a).sqrt() * eps
+    cfg = replace(SMALL, grad_clip=1e-3)  # small enough that clipping acts
+    model = build_model(cfg).eval()  # eval: no dropout, so both forward passes agree
+    reference = copy.deepcopy(model)
+    params = list(model.parameters())
+    ema0 = [p.detach().clone() for p in params]
+    ema = [e.clone() for e in ema0]
+    before = [p.detach().clone() for p in params]
+    opt = torch.optim.Adam(params, lr=cfg.lr)
+    abar = ddpm_alpha_bar().float()
+    x_t, t, eps = draw_batch(cfg, torch.Generator().manual_seed(3), slice(0, 4), abar,
+                             data["train_data"].pixels, data["surrogate"])
 
-    def loss() -> torch.Tensor:
-        return (model(x_t, t) - eps).pow(2).mean()
+    ref_loss = (reference(x_t, t) - eps).pow(2).mean()
+    ref_loss.backward()
+    grads = [p.grad for p in reference.parameters()]
+    norm = torch.sqrt(sum((g.double() ** 2).sum() for g in grads))
+    assert norm > cfg.grad_clip
+    clip = cfg.grad_clip / (float(norm) + 1e-6)
 
-    before = loss()
-    opt.zero_grad()
-    before.backward()
-    opt.step()
-    assert loss().item() < before.item()
+    loss = sgd_step(cfg, model, opt, params, ema, 1, (x_t, t, eps))
+    assert torch.allclose(loss, ref_loss.detach(), rtol=1e-6)
+    moved = 0
+    for p, p0, g, e0, e in zip(params, before, grads, ema0, ema, strict=True):
+        torch.testing.assert_close(p.grad, clip * g, rtol=1e-4, atol=1e-12)
+        g_hat = clip * g
+        torch.testing.assert_close(p.detach() - p0, -cfg.lr * g_hat / (g_hat.abs() + 1e-8),
+                                   rtol=1e-4, atol=1e-9)
+        torch.testing.assert_close(e, e0 + (1 - ema_decay_at(cfg, 1)) * (p.detach() - e0))
+        moved += int((p.detach() != p0).sum())
+    assert moved > 0
 
 
 @pytest.mark.parametrize("kind", ["real", "surrogate"])
 def test_resume_equals_uninterrupted(tmp_path, data, kind):
     cfg = replace(SMALL, data=kind)
-    full = train(cfg, run_dir=tmp_path / "a", progress=False, device=torch.device("cpu"), **data)
-    assert train(cfg, run_dir=tmp_path / "b", progress=False, stop_at=3, **data) is None
-    resumed = train(cfg, run_dir=tmp_path / "b", progress=False, **data)
+    cpu = torch.device("cpu")  # all three on one device (a GPU draws other random streams)
+    full = train(cfg, run_dir=tmp_path / "a", progress=False, device=cpu, **data)
+    assert train(cfg, run_dir=tmp_path / "b", progress=False, stop_at=3, device=cpu, **data) is None
+    resumed = train(cfg, run_dir=tmp_path / "b", progress=False, device=cpu, **data)
     assert full.keys() == resumed.keys()
     for key in full:
         if key not in TIMING_KEYS:

@@ -95,3 +95,21 @@ def test_seed_accepts_the_range_every_generator_takes(seed):
 def test_seed_refuses_what_torch_would_refuse(seed):
     with pytest.raises(ValueError, match=r"seed must be a non-negative integer <= 2\*\*64 - 1, got"):
         check_seed(seed)
+
+
+def test_one_log_step_grid_for_the_engines_and_the_training_loop():
+    """Review 2.4: record_steps (geomspace) and TrainConfig.eval_steps (logspace) were two copies."""
+    from easyhard.grids import log_steps
+    from easyhard.sgd import record_steps
+    from easyhard.train import TrainConfig
+
+    for steps, n in [(1, 2), (7, 3), (300, 10), (1600, 24), (100_000, 40), (20, 64)]:
+        grid = log_steps(steps, n)
+        assert grid[0] == 0 and grid[-1] == steps and np.all(np.diff(grid) > 0)
+        assert len(grid) <= n + 1  # 0 and at most n log-spaced steps (steps among them)
+        assert np.array_equal(record_steps(steps, n), grid)
+        assert np.array_equal(TrainConfig(steps=steps, n_evals=n).eval_steps(), grid)
+    assert log_steps(1000, 4).tolist() == [0, 1, 10, 100, 1000]
+    assert log_steps(50, 1).tolist() == [0, 1, 50]
+    with pytest.raises(ValueError, match="steps must be an integer >= 1"):
+        log_steps(2.5, 3)

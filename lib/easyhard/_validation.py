@@ -27,9 +27,12 @@ from typing import Literal, TypeVar
 import numpy as np
 
 __all__ = [
+    "MAX_ELEMENTS",
     "SEED_MAX",
     "ArgumentTypeError",
+    "check_bool",
     "check_choice",
+    "check_generator",
     "check_int",
     "check_scalar",
     "check_seed",
@@ -39,6 +42,9 @@ T = TypeVar("T")
 
 #: the largest seed every generator of the library accepts (torch's ``manual_seed``)
 SEED_MAX = 2**64 - 1
+
+#: the most entries one call may allocate (a size guard: 2**31 float32 values are 8 GB)
+MAX_ELEMENTS = 2**31
 
 Closed = Literal["both", "left", "right", "neither"]
 
@@ -171,6 +177,32 @@ def check_int(x: object, name: str, *, lo: int | None = None, hi: int | None = N
     return value
 
 
+def check_bool(x: object, name: str) -> bool:
+    """Return ``x`` as a ``bool`` if it is ``True`` or ``False`` (or a numpy bool), else raise.
+
+    Parameters
+    ----------
+    x : object
+        The value to check: strings such as ``"no"`` and numbers such as ``1``
+        are refused (``"no"`` would be truthy).
+    name : str
+        How the message names the parameter.
+
+    Returns
+    -------
+    bool
+        ``bool(x)``.
+
+    Raises
+    ------
+    ArgumentTypeError
+        If ``x`` is not a bool.
+    """
+    if not _is_bool(x):
+        raise ArgumentTypeError(f"{name} must be True or False, got {x!r} of type {type(x).__name__}")
+    return bool(x)
+
+
 def check_choice(x: T, name: str, choices: Collection[T]) -> T:
     """Return ``x`` if it is one of ``choices`` (compared exactly), else raise ``ValueError``.
 
@@ -216,3 +248,21 @@ def check_seed(seed: object, name: str = "seed") -> int:
         exc = ArgumentTypeError if _is_bool(seed) or not isinstance(seed, numbers.Integral) else ValueError
         raise exc(f"{name} must be a non-negative integer <= 2**64 - 1, got {seed!r}")
     return int(seed)
+
+
+def check_generator(generator: object, name: str = "generator") -> None:
+    """Raise :class:`ArgumentTypeError` unless ``generator`` is a ``torch.Generator`` or None.
+
+    Parameters
+    ----------
+    generator : object
+        The value to check (a numpy ``Generator`` is refused: torch cannot draw from it).
+    name : str
+        How the message names the parameter.
+    """
+    import torch  # here, so that the rest of the module does not need torch
+
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise ArgumentTypeError(
+            f"{name} must be a torch.Generator or None, got {type(generator).__name__}"
+        )

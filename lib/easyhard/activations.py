@@ -40,8 +40,10 @@ class Activation:
     numpy_slope: Callable[[np.ndarray], np.ndarray] | None = None
 
     def slope(self, h: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
-        """sigma'(h), as a tensor for a tensor ``h``, else as a float64 numpy array
-        (ReLU: 1 for h > 0, else 0)."""
+        """sigma'(h), as a tensor for a tensor ``h``, else as a float64 numpy array.
+
+        For ReLU it is 1 for h > 0, else 0.
+        """
         if isinstance(h, torch.Tensor):
             if self.torch_slope is not None:
                 return self.torch_slope(h)

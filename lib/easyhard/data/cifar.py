@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from easyhard._validation import ArgumentTypeError, check_choice
+from easyhard._validation import check_bool, check_choice
 from easyhard.paths import cache_dir, remove_stale_temps
 
 CLASSES: tuple[str, ...] = (
@@ -288,8 +288,7 @@ def load_cifar10(
     Raises ``FileNotFoundError`` with instructions when no source is available.
     """
     _check(split, source)
-    if not isinstance(download, (bool, np.bool_)):
-        raise ArgumentTypeError(f"download must be True or False, got {download!r}")
+    download = check_bool(download, "download")
     tv_root = _torchvision_root(root)
     tried: list[str] = []
     if source in ("auto", "torchvision"):

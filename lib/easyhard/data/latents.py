@@ -26,6 +26,8 @@ import scipy.special
 import scipy.stats
 import torch
 
+from easyhard._validation import check_int, check_scalar
+
 LATENTS: tuple[str, ...] = ("rademacher", "skewed", "three_point", "gaussian", "rademacher_flip")
 
 
@@ -39,18 +41,27 @@ class LatentLaw:
 
     @property
     def is_gaussian(self) -> bool:
+        """True for the Gaussian law (no atoms)."""
         return self.atoms is None
 
+    @staticmethod
+    def check_order(k: object) -> int:
+        """Return ``k`` if it is an integer cumulant order in [1, 8], else raise."""
+        return check_int(k, "k (cumulant order)", lo=1, hi=8)
+
     def moment(self, k: int) -> float:
-        """Raw moment E[nu^k]."""
+        """Raw moment E[nu^k], for an integer k in [0, 16]."""
+        k = check_int(k, "k (moment order)", lo=0, hi=16)
         if self.is_gaussian:
             return 0.0 if k % 2 else float(scipy.special.factorial2(k - 1, exact=True)) if k else 1.0
         return float(np.sum(self.probs * self.atoms**k))
 
     def cumulant(self, k: int) -> float:
-        """kappa_k(nu) from the raw moments by kappa_n = m_n - sum_j C(n-1, j-1) kappa_j m_{n-j}."""
-        if not isinstance(k, int) or not 1 <= k <= 8:
-            raise ValueError(f"k (cumulant order) must be an integer in [1, 8], got {k!r}")
+        """kappa_k(nu) from the raw moments by kappa_n = m_n - sum_j C(n-1, j-1) kappa_j m_{n-j}.
+
+        ``k`` is an integer order in [1, 8] (a numpy integer too; not a bool).
+        """
+        k = self.check_order(k)
         kappas: list[float] = []
         for n in range(1, k + 1):
             value = self.moment(n) - sum(
@@ -78,7 +89,7 @@ class LatentLaw:
         return float(np.sum(self.atoms * (pdf[:-1] - pdf[1:])))
 
     def sample(self, n: int, generator: torch.Generator, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
-        """n independent draws."""
+        """Draw ``n`` independent values of nu."""
         if self.is_gaussian:
             return torch.randn(n, generator=generator, device=device, dtype=dtype)
         uniform = torch.rand(n, generator=generator, device=device, dtype=torch.float64)
@@ -100,11 +111,17 @@ def latent_law(name: str, skew_p: float = 0.2) -> LatentLaw:
     if name == "rademacher":
         return LatentLaw(name, np.array([-1.0, 1.0]), np.array([0.5, 0.5]))
     if name == "skewed":
-        p = float(skew_p)
-        if not math.isfinite(p) or not 0.0 < p < 1.0:
-            raise ValueError(f"skew_p must lie in (0, 1), got {skew_p!r}")
+        p = check_scalar(skew_p, "skew_p", lo=0.0, hi=1.0, closed="neither")
         q = 1.0 - p
-        return LatentLaw(name, np.array([-math.sqrt(p / q), math.sqrt(q / p)]), np.array([q, p]))
+        law = LatentLaw(name, np.array([-math.sqrt(p / q), math.sqrt(q / p)]), np.array([q, p]))
+        with np.errstate(over="ignore", invalid="ignore"):
+            finite = all(math.isfinite(law.moment(k)) for k in range(1, 9))
+        if not finite:
+            raise ValueError(
+                f"skew_p = {skew_p!r} is too close to 0 or 1: the moments up to order 8 of the "
+                "skewed law overflow (use a skew_p further inside (0, 1))"
+            )
+        return law
     if name == "three_point":
         r3 = math.sqrt(3.0)
         return LatentLaw(name, np.array([-r3, 0.0, r3]), np.array([1 / 6, 2 / 3, 1 / 6]))
@@ -143,9 +160,7 @@ def sign_flip_law(threshold: float = FLIP_THRESHOLD) -> LatentLaw:
     :meth:`LatentLaw.thresholds`, the exact landscape and the compiled SGD draws
     apply unchanged (atoms are in band order, not sorted).
     """
-    t = float(threshold)
-    if not math.isfinite(t) or t <= 0.0:
-        raise ValueError(f"threshold (|lam| where the sign flips) must be a finite number > 0, got {threshold!r}")
+    t = check_scalar(threshold, "threshold (|lam| where the sign flips)", lo=0.0, closed="neither")
     tail = float(scipy.stats.norm.sf(t))
     return LatentLaw(
         "rademacher_flip", np.array([-1.0, 1.0, -1.0, 1.0]), np.array([tail, 0.5 - tail, 0.5 - tail, tail])
@@ -160,8 +175,7 @@ def coupled_moment(law: LatentLaw, k: int) -> float:
     int_a^b x^k phi = a^{k-1} phi(a) - b^{k-1} phi(b) + (k - 1) int_a^b x^{k-2} phi.
     ``coupled_moment(law, 1)`` equals :meth:`LatentLaw.e_gaussian_coupled`.
     """
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k <= 12:
-        raise ValueError(f"k (power of lam) must be an integer in [0, 12], got {k!r}")
+    k = check_int(k, "k (power of lam)", lo=0, hi=12)
     if law.is_gaussian:
         return float(scipy.special.factorial2(k, exact=True)) if k % 2 == 1 else 0.0
     edges = np.concatenate([[-np.inf], law.thresholds(), [np.inf]])

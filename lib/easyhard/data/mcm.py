@@ -22,18 +22,24 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from easyhard.config import check_seed, torch_generator
+from easyhard._validation import (
+    MAX_ELEMENTS,
+    check_choice,
+    check_generator,
+    check_int,
+    check_scalar,
+    check_seed,
+)
+from easyhard.config import torch_generator
 from easyhard.data.latents import LATENTS, LatentLaw, latent_law
 
+#: the largest dimension (the spikes' QR factorisation alone takes 24 d bytes; d = 2**17 is
+#: the largest any experiment of the book uses)
+MAX_DIMENSION = 2**24
 
-def _check_beta(name: str, value: float) -> float:
-    try:
-        beta = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(beta) or beta < 0.0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return beta
+#: no standard normal draw reaches this (P(|g| > 40) < 1e-300): it bounds |lam| and |z_i|
+#: in the overflow check of the strengths
+GAUSSIAN_BOUND = 40.0
 
 
 class MixedCumulantModel:
@@ -41,13 +47,32 @@ class MixedCumulantModel:
 
     Parameters
     ----------
-    d: dimension (>= 2; >= 3 when ``beta_m > 0``).
-    beta_u, beta_v, beta_m: strengths of the covariance, cumulant and mean spikes (>= 0).
-    latent: law of nu, one of ``rademacher``, ``skewed``, ``three_point``, ``gaussian``
+    d : int
+        Dimension, in ``[2, 2**24]`` (at least 3 when ``beta_m > 0``).
+    beta_u, beta_v, beta_m : float
+        Strengths of the covariance, cumulant and mean spikes (finite, >= 0; small
+        enough that samples are finite in ``dtype``).
+    latent : str
+        Law of nu, one of :data:`~easyhard.data.latents.LATENTS`
         (see :mod:`easyhard.data.latents`).
-    p_corr: probability in [0, 1] that nu is coupled to lam.
-    skew_p: for ``latent="skewed"``, the probability of the positive atom sqrt((1-p)/p).
-    seed: seeds the spike directions and the sampling stream (None: fresh entropy).
+    p_corr : float
+        Probability in [0, 1] that nu is coupled to lam.
+    skew_p : float
+        For ``latent="skewed"``, the probability in (0, 1) of the positive atom
+        sqrt((1-p)/p) (checked whatever the latent).
+    seed : int, optional
+        Seeds the spike directions and the sampling stream (None: fresh entropy).
+    device : torch.device or str, optional
+        Device of the spikes and samples (default CPU).
+    dtype : torch.dtype
+        Floating dtype of the spikes and samples.
+
+    Raises
+    ------
+    TypeError
+        For an argument of the wrong type (a bool or a string for a number, ...).
+    ValueError
+        For a value outside its range, named with the range.
     """
 
     def __init__(
@@ -63,30 +88,43 @@ class MixedCumulantModel:
         device: torch.device | str | None = None,
         dtype: torch.dtype = torch.float32,
     ) -> None:
-        if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 2:
-            raise ValueError(f"d (dimension) must be an integer >= 2, got {d!r}")
-        self.beta_u = _check_beta("beta_u", beta_u)
-        self.beta_v = _check_beta("beta_v", beta_v)
-        self.beta_m = _check_beta("beta_m", beta_m)
+        d = check_int(d, "d (dimension)", lo=2, hi=MAX_DIMENSION)
+        self.beta_u = check_scalar(beta_u, "beta_u", lo=0.0)
+        self.beta_v = check_scalar(beta_v, "beta_v", lo=0.0)
+        self.beta_m = check_scalar(beta_m, "beta_m", lo=0.0)
         if self.beta_m > 0 and d < 3:
             raise ValueError(f"d (dimension) must be >= 3 with a mean spike (beta_m > 0), got {d}")
-        if latent not in LATENTS:
-            raise ValueError(f"latent must be one of {LATENTS}, got {latent!r}")
-        p = float(p_corr)
-        if not math.isfinite(p) or not 0.0 <= p <= 1.0:
-            raise ValueError(f"p_corr must lie in [0, 1], got {p_corr!r}")
+        check_choice(latent, "latent", LATENTS)
+        self.p_corr = check_scalar(p_corr, "p_corr", lo=0.0, hi=1.0)
+        self.skew_p = check_scalar(skew_p, "skew_p", lo=0.0, hi=1.0, closed="neither")
         if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
             raise TypeError(f"dtype must be a torch floating dtype, got {dtype!r}")
-        self.d = int(d)
+        self.d = d
         self.latent = latent
-        self.law: LatentLaw = latent_law(latent, skew_p)
-        self.skew_p = float(skew_p)
-        self.p_corr = p
+        self.law: LatentLaw = latent_law(latent, self.skew_p)
+        self._check_overflow(dtype)
         self.seed = check_seed(seed) if seed is not None else int(np.random.SeedSequence().entropy % 2**63)
         self.device = torch.device(device) if device is not None else torch.device("cpu")
         self.dtype = dtype
         self.u, self.v, self.m = self._spikes()
         self.generator = torch_generator(self.seed, self.device)
+
+    def _check_overflow(self, dtype: torch.dtype) -> None:
+        """Refuse strengths whose samples would overflow ``dtype`` (inf entries).
+
+        A coordinate of x0 is at most |z_i| + nu_scale |nu| + sqrt(beta_u) |lam| + beta_m
+        in absolute value, with |z_i|, |lam| below :data:`GAUSSIAN_BOUND`.
+        """
+        nu_max = GAUSSIAN_BOUND if self.law.is_gaussian else float(np.abs(self.law.atoms).max())
+        bound = (GAUSSIAN_BOUND + self.nu_scale * nu_max + math.sqrt(self.beta_u) * GAUSSIAN_BOUND
+                 + self.beta_m)
+        largest = torch.finfo(dtype).max
+        if not bound < largest:
+            raise ValueError(
+                f"beta_u = {self.beta_u:g}, beta_m = {self.beta_m:g} (latent {self.latent!r}) give "
+                f"sample entries up to {bound:.3g}, beyond the largest {dtype} ({largest:.3g}): "
+                "use smaller strengths or dtype=torch.float64"
+            )
 
     def _spikes(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """Orthonormal u, v (and m when d >= 3) from the seed, identical on every device."""
@@ -97,6 +135,7 @@ class MixedCumulantModel:
         return cols[0], cols[1], cols[2] if k == 3 else None
 
     def __repr__(self) -> str:
+        """The model's parameters (not its device and dtype)."""
         return (
             f"MixedCumulantModel(d={self.d}, beta_u={self.beta_u}, beta_v={self.beta_v}, "
             f"beta_m={self.beta_m}, latent={self.latent!r}, p_corr={self.p_corr}, seed={self.seed})"
@@ -114,12 +153,15 @@ class MixedCumulantModel:
         return 1.0 - 1.0 / math.sqrt(1.0 + self.beta_v)
 
     def latent_cumulant(self, k: int) -> float:
-        """kappa_k(nu) of the latent law."""
+        """kappa_k(nu) of the latent law, for an integer order k in [1, 8]."""
         return self.law.cumulant(k)
 
     def kt(self, k: int) -> float:
-        """kt_k = (beta_v / (1 + beta_v))^{k/2} kappa_k(nu) = kappa_k(v.x0) for k >= 3."""
-        return self.nu_scale**k * self.latent_cumulant(k)
+        """kt_k = (beta_v / (1 + beta_v))^{k/2} kappa_k(nu) = kappa_k(v.x0) for k >= 3.
+
+        ``k`` is an integer order in [1, 8].
+        """
+        return self.nu_scale ** self.law.check_order(k) * self.latent_cumulant(k)
 
     def kappa3_v(self) -> float:
         """kappa_3(v.x0) = (beta_v/(1+beta_v))^{3/2} kappa_3(nu)."""
@@ -146,7 +188,16 @@ class MixedCumulantModel:
         return self.beta_m * self.m
 
     def covariance(self) -> torch.Tensor:
-        """C = I + beta_u u u^T + rho (u v^T + v u^T), float64 (d, d)."""
+        """C = I + beta_u u u^T + rho (u v^T + v u^T), float64 (d, d).
+
+        Refused (``ValueError``) when d^2 exceeds the size guard
+        :data:`~easyhard._validation.MAX_ELEMENTS` (d > 46340: 16 GB).
+        """
+        if self.d * self.d > MAX_ELEMENTS:
+            raise ValueError(
+                f"covariance() of d = {self.d} would allocate a dense {self.d} x {self.d} matrix "
+                f"(more than {MAX_ELEMENTS} entries); use u, v and rho instead"
+            )
         u = self.u.double().cpu()
         v = self.v.double().cpu()
         cov = torch.eye(self.d, dtype=torch.float64) + self.beta_u * torch.outer(u, u)
@@ -156,8 +207,13 @@ class MixedCumulantModel:
     def sample_latents(
         self, n: int, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(lam, nu), each of shape (n,), with the coupling of ``p_corr``."""
-        n = _check_n(n)
+        """(lam, nu), each of shape (n,), with the coupling of ``p_corr``.
+
+        ``generator`` is a ``torch.Generator`` on the model's device (default: the
+        model's own stream).
+        """
+        n = check_int(n, "n (number of samples)", lo=1, hi=MAX_ELEMENTS)
+        check_generator(generator)
         gen = generator if generator is not None else self.generator
         lam = torch.randn(n, generator=gen, device=self.device, dtype=self.dtype)
         nu = self.law.sample(n, gen, self.device, self.dtype)
@@ -167,7 +223,13 @@ class MixedCumulantModel:
         return lam, nu
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """n samples x0, shape (n, d), on the model's device (O(n d) work and memory)."""
+        """Draw ``n`` samples x0, shape (n, d), on the model's device (O(n d) work and memory).
+
+        ``n`` is refused before any work when n d exceeds the size guard
+        :data:`~easyhard._validation.MAX_ELEMENTS` (use :meth:`iter_samples`).
+        """
+        n = check_int(n, "n (number of samples)", lo=1, hi=MAX_ELEMENTS // self.d)
+        check_generator(generator)
         gen = generator if generator is not None else self.generator
         lam, nu = self.sample_latents(n, gen)
         z = torch.randn(n, self.d, generator=gen, device=self.device, dtype=self.dtype)
@@ -180,14 +242,9 @@ class MixedCumulantModel:
     def iter_samples(
         self, n: int, batch_size: int = 65536, generator: torch.Generator | None = None
     ) -> Iterator[torch.Tensor]:
-        """n samples in batches of at most ``batch_size`` rows, never all in memory."""
-        n = _check_n(n)
-        batch_size = _check_n(batch_size, "batch_size")
+        """Draw ``n`` samples in batches of at most ``batch_size`` rows, never all in memory."""
+        n = check_int(n, "n (number of samples)", lo=1)
+        batch_size = check_int(batch_size, "batch_size", lo=1, hi=MAX_ELEMENTS // self.d)
         for start in range(0, n, batch_size):
             yield self.sample(min(batch_size, n - start), generator)
 
-
-def _check_n(n: int, name: str = "n") -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"{name} (number of samples) must be an integer >= 1, got {n!r}")
-    return int(n)

@@ -20,11 +20,8 @@ from __future__ import annotations
 
 import torch
 
-from easyhard._validation import check_int, check_scalar
+from easyhard._validation import MAX_ELEMENTS, check_generator, check_int, check_scalar
 from easyhard.diffusion import check_noise_level, vp_coefficients
-
-#: the most entries one call may allocate (a size guard: 2**31 float32 values are 8 GB)
-MAX_ELEMENTS = 2**31
 
 #: relative tolerance of the symmetry, PSD and orthonormality checks
 TOL = 1e-8
@@ -38,11 +35,6 @@ def _as_real_tensor(x: object, name: str) -> torch.Tensor:
     if t.dtype == torch.bool:
         raise TypeError(f"{name} must hold numbers, got dtype {t.dtype}")
     return t.to(torch.float64).cpu()
-
-
-def _check_generator(generator: object) -> None:
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
 
 
 class GaussianSurrogate:
@@ -144,7 +136,7 @@ class GaussianSurrogate:
     ) -> torch.Tensor:
         """Draw ``n`` samples mu + L g with g ~ N(0, I), shape (n, d)."""
         n = check_int(n, "n (number of samples)", lo=1, hi=MAX_ELEMENTS // self.d)
-        _check_generator(generator)
+        check_generator(generator)
         dev = torch.device(device) if device is not None else (generator.device if generator is not None else torch.device("cpu"))
         g = torch.randn(n, self.d, generator=generator, device=dev, dtype=dtype)
         return self.mean.to(dev, dtype) + g @ self._sqrt_factor(dev, dtype).T

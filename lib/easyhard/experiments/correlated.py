@@ -491,6 +491,7 @@ def compute_saved(scale: str) -> dict[str, Path]:
     each as ``correlated_<part>`` with provenance; returns the saved .npz paths."""
     scale = check_scale(scale)
     cfg = config(scale)
+    results.check_writable()  # before computing: no work lost to a failing save
     ckpt = results.cache_dir() / "correlated"
     key = dataclasses.asdict(cfg)
     paths = {}

@@ -506,6 +506,7 @@ def step_size_sweep(cfg: StepSizeConfig, physics: Physics = Physics(), *, saved:
 def save_step_size_sweep(cfg: StepSizeConfig, scale: str, physics: Physics = Physics()) -> SampleComplexity:
     """Compute the sweep of ``cfg`` with a per-d checkpoint (a cut-off run resumes) and save it."""
     kwargs = cfg.kwargs(physics)
+    results.check_writable()  # before computing: no work lost to a failing save
     t0 = time.perf_counter()
     sc = sample_complexity(**kwargs, checkpoint=results.cache_dir() / "sgd_sweeps", progress=True)
     results.save(STEP_SIZE_RESULT, kwargs, sc.arrays(), wall_time=time.perf_counter() - t0, scale=scale)

@@ -317,6 +317,7 @@ def compute_saved(scale: str = "laptop", names: tuple[str, ...] | None = None,
     """Run the cases ``names`` (default: all) at ``scale`` and save each as
     ``exponent_law_<name>``; then the blind ReLU case against the saved ``k4`` medians
     (one process, checkpointed per d so a cut-off run resumes)."""
+    results.check_writable()  # before the first case: no work lost to a failing save
     for name in names or tuple(PRESETS):
         c = case(name, scale)
         print(name, "...", flush=True)
@@ -412,6 +413,8 @@ def measure(case: LawCase, checkpoint: str | Path | None = None, save: bool = Fa
     (mean-field escape), "wall_s"}``. ``checkpoint``: a folder caching each d; ``save``:
     store the result as ``exponent_law_<name>`` with provenance.
     """
+    if save:
+        results.check_writable()  # before computing: no work lost to a failing save
     rows, wall = [], 0.0
     for d in case.dims:
         if checkpoint is None:

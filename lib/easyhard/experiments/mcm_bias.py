@@ -302,6 +302,7 @@ def saved_or_run(cfg: MCMBiasConfig, optimiser: str = "online_sgd", *, compute: 
         return BiasRun.from_result(hit)
     if not compute:
         return None
+    results.check_writable()  # before computing: no work lost to a failing save
     out = (run_online if optimiser == "online_sgd" else run_adam)(cfg, progress=progress)
     results.save(key, cfg, out.arrays(), wall_time=out.wall_time, scale=_scale_of(cfg))
     return out

@@ -28,6 +28,7 @@ from easyhard.config import check_seed
 from easyhard.config import device as default_device
 from easyhard.data.mcm import MixedCumulantModel
 from easyhard.diffusion import vp_coefficients
+from easyhard.grids import log_steps
 from easyhard.sgd._kernels import ACTIVATION_CODES, KernelParams, Schedule, default_threads
 
 #: engine name -> "module:function" (imported on first use); add an engine here
@@ -159,11 +160,8 @@ def check_init(init: tuple[float, float] | None) -> np.ndarray | None:
 
 
 def record_steps(steps: int, records: int = 64) -> np.ndarray:
-    """0 and about ``records`` log-spaced steps in [1, steps] (always including ``steps``)."""
-    steps = check_int("steps", steps, 1)
-    records = check_int("records", records, 2)
-    grid = np.unique(np.round(np.geomspace(1, steps, records)).astype(np.int64))
-    return np.concatenate([[0], grid])
+    """0 and about ``records`` log-spaced steps in [1, steps] (:func:`easyhard.grids.log_steps`)."""
+    return log_steps(check_int("steps", steps, 1), check_int("records", records, 2))
 
 
 def _check_records(records: int | np.ndarray, steps: int) -> np.ndarray:

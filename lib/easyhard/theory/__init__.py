@@ -1,6 +1,10 @@
-"""Theory: the one-dimensional reduction of the loss, its Hermite coefficients g_k(a),
-the diffusion information exponent, the exact landscape of the mixed cumulant model and
-the population flow of online SGD with its escape times (:mod:`easyhard.theory.flow`)."""
+"""Theory of the single-neuron denoiser on the mixed cumulant model.
+
+The one-dimensional reduction of the loss, its Hermite coefficients g_k(a),
+the diffusion information exponent, the exact landscape of the mixed cumulant
+model and the population flow of online SGD with its escape times
+(:mod:`easyhard.theory.flow`).
+"""
 
 from easyhard.theory import flow
 from easyhard.theory.exponent import SpikeExponent, information_exponent

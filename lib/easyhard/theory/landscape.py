@@ -26,7 +26,7 @@ from numpy.typing import ArrayLike
 
 from easyhard.activations import Activation, get_activation
 from easyhard.data.latents import LatentLaw
-from easyhard.theory.hermite import check_scalars, smoothed_G
+from easyhard.theory.hermite import check_kmax, check_scalars, smoothed_G
 from easyhard.theory.quadrature import normal_rule
 
 
@@ -41,6 +41,10 @@ class MCMLike(Protocol):
     law: LatentLaw
     nu_scale: float
     shrink: float
+
+
+#: overlap points per chunk of :func:`excess_loss` (the quadrature holds about 64 values per point)
+CHUNK = 2**14
 
 
 def coupled_nodes(law: LatentLaw) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -60,7 +64,13 @@ def check_overlaps(
     Raises ``ValueError`` unless they are finite with alpha_m^2 + alpha_u^2 + alpha_v^2 <= 1
     (the overlaps of a unit vector w with three orthonormal directions).
     """
-    au, av, am = np.broadcast_arrays(*(np.asarray(x, float) for x in (alpha_u, alpha_v, alpha_m)))
+    arrays = []
+    for name, x in (("alpha_u", alpha_u), ("alpha_v", alpha_v), ("alpha_m", alpha_m)):
+        arr = np.asarray(x)
+        if arr.dtype.kind not in "iuf":  # strings, bools, objects and complex are not overlaps
+            raise TypeError(f"{name} must hold real numbers (not strings or bools), got dtype {arr.dtype}")
+        arrays.append(arr.astype(float))
+    au, av, am = np.broadcast_arrays(*arrays)
     norm2 = au * au + av * av + am * am
     if not np.all(np.isfinite(norm2)) or np.any(norm2 > 1.0 + 1e-9):
         raise ValueError(
@@ -120,11 +130,17 @@ def excess_loss(
     """
     act = get_activation(activation)
     a, s, c, A = check_scalars(a, c, A)
-    mu, r, weight = projection_mixture(model, alpha_u, alpha_v, alpha_m)
-    total = np.zeros(mu.shape[:-1])
-    for j in range(mu.shape[-1]):  # one mixture component at a time keeps memory O(grid)
-        total += weight[j] * smoothed_G(act, a, s, c, A, mu[..., j], r[..., j])
-    return total - smoothed_G(act, a, s, c, A, np.zeros(()), np.ones(()))
+    au, av, am = check_overlaps(alpha_u, alpha_v, alpha_m)
+    flat = [x.reshape(-1) for x in (au, av, am)]
+    total = np.empty(flat[0].shape)
+    for lo in range(0, total.size, CHUNK):  # chunks keep memory O(CHUNK x nodes) for any grid
+        part = slice(lo, lo + CHUNK)
+        mu, r, weight = projection_mixture(model, *(x[part] for x in flat))
+        acc = np.zeros(mu.shape[:-1])
+        for j in range(mu.shape[-1]):  # one mixture component at a time
+            acc += weight[j] * smoothed_G(act, a, s, c, A, mu[..., j], r[..., j])
+        total[part] = acc
+    return total.reshape(au.shape) - smoothed_G(act, a, s, c, A, np.zeros(()), np.ones(()))
 
 
 def population_loss(
@@ -165,8 +181,7 @@ def hermite_moments(
     For p ~ N(mu, r^2), E He_k(p) = sum_j k! / (j! (k - 2j)!) mu^{k-2j} ((r^2 - 1)/2)^j
     (the coefficient of t^k / k! in exp(t mu + t^2 (r^2 - 1)/2)), summed over the mixture.
     """
-    if isinstance(kmax, bool) or not isinstance(kmax, (int, np.integer)) or kmax < 1:
-        raise ValueError(f"kmax (highest Hermite order) must be an integer >= 1, got {kmax!r}")
+    kmax = check_kmax(kmax)
     mu, r, weight = projection_mixture(model, alpha_u, alpha_v, alpha_m)
     half = 0.5 * (r * r - 1.0)
     out = []

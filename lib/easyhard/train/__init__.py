@@ -25,8 +25,13 @@ __all__ = ["RESULT_NAME", "TrainConfig", "cached_run", "run", "saved_pairs", "sa
 
 def run(cfg: TrainConfig, *, run_dir: str | Path | None = None, progress: bool = True,
         root: str | Path | None = None) -> results.Result | None:
-    """Train ``cfg`` and save its result (``data/results/`` unless ``root``); under
-    ``torchrun`` rank 0 saves and returns it, the other ranks return None."""
+    """Train ``cfg`` and save its result (``data/results/`` unless ``root``).
+
+    The results folder is checked for writing before the training starts, so
+    that no work is lost to a failing save. Under ``torchrun`` rank 0 saves and
+    returns the result, the other ranks return None.
+    """
+    results.check_writable(results.result_paths(RESULT_NAME, cfg, root)[0].parent)
     tic = time.perf_counter()
     arrays = train(cfg, run_dir=run_dir, progress=progress)
     if arrays is None:  # a rank other than 0 under torchrun
@@ -36,8 +41,11 @@ def run(cfg: TrainConfig, *, run_dir: str | Path | None = None, progress: bool =
 
 
 def cached_run(cfg: TrainConfig, *, progress: bool = True) -> results.Result:
-    """The saved result of ``cfg`` if ``data/results/`` holds one, else a run cached
-    in the git-ignored ``.cache/results/`` (so a second execution reuses it)."""
+    """The saved result of ``cfg``, or a run cached so that a second execution reuses it.
+
+    The saved result is looked up in ``data/results/``; without one, ``cfg`` is
+    trained and cached in the git-ignored ``.cache/results/``.
+    """
     saved = results.load(RESULT_NAME, cfg)
     if saved is not None:
         return saved

@@ -37,23 +37,26 @@ def main(argv: list[str] | None = None) -> None:
                    help="checkpoint folder of a single run (default runs/<preset>-<data>-seed<seed>)")
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
-    set_threads(args.threads)
-    overrides = {k: v for k, v in (("steps", args.steps), ("lr", args.lr)) if v is not None}
-    overrides |= parse_overrides(args.overrides)
     seeds = args.seeds if args.seeds is not None else [args.seed]
     kinds = DATA_KINDS if args.data == "both" else (args.data,)
     if args.run_dir is not None and len(seeds) * len(kinds) > 1:
         p.error("--run-dir names one run; leave it out with --seeds or --data both")
+    # every config is checked before the first run starts: bad values are usage errors
+    try:
+        set_threads(args.threads)
+        overrides = {k: v for k, v in (("steps", args.steps), ("lr", args.lr)) if v is not None}
+        overrides |= parse_overrides(args.overrides)
+        cfgs = [replace(train_config(args.preset, **overrides, **({} if seed is None else {"seed": seed})),
+                        data=kind) for seed in seeds for kind in kinds]
+    except ValueError as err:  # TypeErrors of easyhard._validation are ValueErrors too
+        p.error(str(err))
     ctx = distributed.setup(best_device())
-    for seed in seeds:
-        for kind in kinds:
-            cfg = replace(train_config(args.preset, **overrides, **({} if seed is None else {"seed": seed})),
-                          data=kind)
-            run_dir = args.run_dir or Path("runs") / f"{args.preset}-{cfg.data}-seed{cfg.seed}"
-            result = run(cfg, run_dir=run_dir, progress=not args.no_progress)
-            if result is not None:
-                print(f"saved {result.meta['name']}-{result.meta['config_hash']} ({result.describe()})",
-                      flush=True)
+    for cfg in cfgs:
+        run_dir = args.run_dir or Path("runs") / f"{args.preset}-{cfg.data}-seed{cfg.seed}"
+        result = run(cfg, run_dir=run_dir, progress=not args.no_progress)
+        if result is not None:
+            print(f"saved {result.meta['name']}-{result.meta['config_hash']} ({result.describe()})",
+                  flush=True)
     distributed.teardown(ctx)
 
 

@@ -69,25 +69,28 @@ def parse_overrides(items: list[str]) -> dict[str, object]:
         if not sep or key not in types:
             raise ValueError(f"override must be FIELD=VALUE with FIELD one of {sorted(types)}, got {item!r}")
         kind = str(types[key])
-        if "tuple" in kind:
-            out[key] = tuple(int(v) for v in raw.split(",") if v)
-        elif "bool" in kind:
+        if "bool" in kind:
             if raw.lower() not in ("true", "false", "1", "0"):
                 raise ValueError(f"override {key} must be true or false, got {raw!r}")
             out[key] = raw.lower() in ("true", "1")
-        elif "int" in kind:
-            out[key] = int(raw)
-        elif "float" in kind:
-            out[key] = float(raw)
-        else:
-            out[key] = raw
+            continue
+        parse, what = ((lambda r: tuple(int(v) for v in r.split(",") if v), "comma-separated integers")
+                       if "tuple" in kind else (int, "an integer") if "int" in kind
+                       else (float, "a number") if "float" in kind else (str, "a string"))
+        try:
+            out[key] = parse(raw)
+        except ValueError:
+            raise ValueError(f"override {key} must be {what}, got {raw!r}") from None
     return out
 
 
 @dataclass(frozen=True)
 class Timing:
-    """Measured on this device: seconds per step for real and surrogate batches,
-    warm-up seconds (first steps, ``torch.compile`` included) and seconds per evaluation."""
+    """Speeds measured on this device.
+
+    Seconds per step for real and surrogate batches, warm-up seconds (first
+    steps, ``torch.compile`` included) and seconds per evaluation.
+    """
 
     step_s_real: float
     step_s_surrogate: float
@@ -96,6 +99,7 @@ class Timing:
 
     @property
     def step_s(self) -> float:
+        """Seconds per step of the slower of the two runs (what the plan budgets)."""
         return max(self.step_s_real, self.step_s_surrogate)
 
 
@@ -168,6 +172,7 @@ def budget_run(cfg: TrainConfig, budget_s: float, *, train_data: Cifar10, test_d
                progress: bool = True) -> tuple[results.Result, results.Result]:
     """Measure, plan, train the real run and its control, save both; return them."""
     dev = device if device is not None else best_device()
+    results.check_writable()  # before measuring and training: no work lost to a failing save
     timing = measure(cfg, train_data, test_data, sur, dev)
     steps = plan_steps(cfg, timing, budget_s)
     planned = replace(cfg, steps=steps, checkpoint_every=max(1, min(cfg.checkpoint_every, steps)))

@@ -10,13 +10,29 @@ from __future__ import annotations
 
 import os
 import pickle
+import tempfile
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
+from easyhard.paths import remove_stale_temps
+
 RESUME_FILE = "resume.pt"
+
+#: what a checkpoint may hold besides tensors and plain data: numpy arrays of numbers
+#: (the evaluation history). Object arrays would need further globals and are refused.
+_RECONSTRUCT = getattr(np, "_core", getattr(np, "core", None)).multiarray._reconstruct
+SAFE_GLOBALS: list[Any] = [
+    _RECONSTRUCT,
+    (_RECONSTRUCT, "numpy._core.multiarray._reconstruct"),  # written by numpy 2
+    (_RECONSTRUCT, "numpy.core.multiarray._reconstruct"),  # written by numpy 1
+    np.ndarray,
+    np.dtype,
+    *sorted({type(np.dtype(code)) for code in "?bBhHiIlLqQefdgFDG"}, key=lambda t: t.__name__),
+]
 
 
 @dataclass
@@ -47,20 +63,46 @@ class TrainState:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> TrainState:
-        """The state from a loaded checkpoint; raises ``ValueError`` if keys are missing."""
+    def from_dict(cls, d: dict[str, Any], path: Path | str | None = None) -> TrainState:
+        """The state from a loaded checkpoint (read from ``path``, named in errors).
+
+        Raises ``ValueError`` if keys are missing.
+        """
         names = {f.name for f in fields(cls)}
         required = {f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING}
         missing = required - set(d)
         if missing:
-            raise ValueError(f"resume checkpoint lacks {sorted(missing)}; it is corrupt or from an "
+            where = f"resume checkpoint {path}" if path is not None else "resume checkpoint"
+            raise ValueError(f"{where} lacks {sorted(missing)}; it is corrupt or from an "
                              "older version: start a fresh run folder")
         return cls(**{k: v for k, v in d.items() if k in names})
 
 
+def check_run_dir(run_dir: Path | str) -> None:
+    """Create ``run_dir`` and make sure a file can be written there, else raise ``PermissionError``.
+
+    :func:`~easyhard.train.loop.train` calls it before building the data and the
+    model, so that a run never computes its first interval only to fail at the
+    first checkpoint.
+    """
+    folder = Path(run_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
+            pass
+    except OSError as err:
+        raise PermissionError(
+            f"cannot write checkpoints to run_dir {folder} ({err.strerror or err}); pass a writable run_dir"
+        ) from err
+
+
 def save_atomic(obj: Any, path: Path) -> None:
-    """``torch.save`` to a temporary file, then rename (no torn files on interruption)."""
+    """``torch.save`` to a temporary file, then rename (no torn files on interruption).
+
+    Temporary files of earlier writers that were killed are removed first.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(path.parent, f".{path.name}.*.tmp")
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     torch.save(obj, tmp)
     tmp.replace(path)
@@ -71,20 +113,57 @@ def save_resume(run_dir: Path, state: TrainState) -> None:
     save_atomic(state.to_dict(), Path(run_dir) / RESUME_FILE)
 
 
-def load_resume(run_dir: Path | None) -> TrainState | None:
-    """The resume checkpoint of ``run_dir``, or None when there is none."""
+def load_resume(run_dir: Path | str | None) -> TrainState | None:
+    """The resume checkpoint of ``run_dir``, or None when there is none.
+
+    The file is read with ``torch.load(weights_only=True)``: only tensors, plain
+    Python data and numpy arrays of numbers (:data:`SAFE_GLOBALS`) are
+    unpickled, so a checkpoint from someone else cannot run code on loading.
+
+    Raises
+    ------
+    ValueError
+        If the file is unreadable (damaged, empty, not a checkpoint), holds other
+        objects than those, or lacks fields; the message names the file.
+    """
     if run_dir is None or not (Path(run_dir) / RESUME_FILE).exists():
         return None
+    path = Path(run_dir) / RESUME_FILE
     try:
-        raw = torch.load(Path(run_dir) / RESUME_FILE, map_location="cpu", weights_only=False)
-    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError) as err:
-        raise ValueError(f"resume checkpoint {Path(run_dir) / RESUME_FILE} is unreadable ({err})") from err
+        with torch.serialization.safe_globals(SAFE_GLOBALS):
+            raw = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        detail = _first_line(err)
+        if "Unsupported global" in detail or "allowlisted" in detail:  # an object, not damage
+            raise ValueError(
+                f"resume checkpoint {path} holds objects other than tensors, plain data and numpy "
+                "arrays, so it is not loaded (unpickling them could run code); it is not a "
+                f"checkpoint of this library: delete it or use a fresh run_dir ({_first_line(err)})"
+            ) from err
+        raise ValueError(f"resume checkpoint {path} is unreadable ({_first_line(err)}); it is damaged: "
+                         "delete it to start over, or use a fresh run_dir") from err
+    except Exception as err:  # a damaged file fails anywhere in torch's reader or unpickler
+        raise ValueError(f"resume checkpoint {path} is unreadable ({_first_line(err)}); it is damaged "
+                         "(a torn or truncated file): delete it to start over, or use a fresh run_dir") from err
     if not isinstance(raw, dict):
-        raise ValueError(f"resume checkpoint {Path(run_dir) / RESUME_FILE} is not a checkpoint dict")
-    return TrainState.from_dict(raw)
+        raise ValueError(f"resume checkpoint {path} is not a checkpoint dict; delete it or use a fresh run_dir")
+    return TrainState.from_dict(raw, path)
+
+
+def _first_line(err: BaseException) -> str:
+    """The informative line of a loading error (torch's weights-only errors start with advice)."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    for i, line in enumerate(lines):
+        if "WeightsUnpickler error:" in line:
+            rest = line.split("WeightsUnpickler error:", 1)[1].strip()
+            return rest or next((x for x in lines[i + 1:] if not x.startswith("Check")), line)
+    return lines[0] if lines else type(err).__name__
 
 
 def save_weights(run_dir: Path, step: int, model: torch.nn.Module, ema: list[torch.Tensor]) -> None:
-    """Snapshot at ``step`` (``weights-<step>.pt``): ``{"model": state_dict, "ema": parameters}``,
-    the EMA in the order of ``model.parameters()``."""
+    """Save the weights at ``step`` as ``weights-<step>.pt`` in ``run_dir``.
+
+    The file holds ``{"model": state_dict, "ema": parameters}``, the EMA in the
+    order of ``model.parameters()``.
+    """
     save_atomic({"model": model.state_dict(), "ema": ema}, Path(run_dir) / f"weights-{step:07d}.pt")

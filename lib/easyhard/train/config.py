@@ -2,21 +2,35 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
-from easyhard.config import SCALES, check_seed, preset
+from easyhard._validation import (
+    MAX_ELEMENTS,
+    SEED_MAX,
+    ArgumentTypeError,
+    check_bool,
+    check_choice,
+    check_int,
+    check_scalar,
+    check_seed,
+)
+from easyhard.config import SCALES, preset
+from easyhard.data.cifar import SOURCES
 from easyhard.denoisers.unet import PRESETS
+from easyhard.diffusion import T_MAX
+from easyhard.grids import log_steps
 
 DATA_KINDS: tuple[str, ...] = ("real", "surrogate")
 PRECISIONS: tuple[str, ...] = ("fp32", "bf16")
+#: entries of one CIFAR-10 image (3 x 32 x 32)
+IMAGE_SIZE = 3 * 32 * 32
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """One run: eps-prediction DDPM training (T = 1000, linear betas, Adam) with
-    evaluation at log-spaced steps.
+    """One run: eps-prediction DDPM training (T = 1000, linear betas, Adam) with evaluation at log-spaced steps.
 
     ``data="real"`` trains on CIFAR-10 train images, ``"surrogate"`` on fresh
     samples of their Gaussian surrogate (the control). ``precision="bf16"``
@@ -28,6 +42,13 @@ class TrainConfig:
     at each ``eval_t`` on ``n_eval`` test images and ``n_eval`` surrogate
     samples with shared eps draws, with the raw weights and, when
     ``eval_ema``, also with the EMA weights.
+
+    Every field is checked on construction, so that a bad value fails before
+    any data, surrogate or model is built: integers are ``int`` or numpy
+    integers (stored as ``int``), numbers are real (not bools or strings),
+    flags are bools, names are one of the allowed ones. A ``ValueError`` (or a
+    ``TypeError``, which is also a ``ValueError``) names the field, its value and
+    the allowed range.
     """
 
     data: str = "real"
@@ -58,35 +79,65 @@ class TrainConfig:
     scale: str = "ci"
 
     def __post_init__(self) -> None:
-        if self.data not in DATA_KINDS:
-            raise ValueError(f"data must be one of {DATA_KINDS}, got {self.data!r}")
-        if self.unet not in PRESETS:
-            raise ValueError(f"unet must be one of {tuple(PRESETS)}, got {self.unet!r}")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
-        for name in ("steps", "batch_size", "n_eval", "n_evals", "checkpoint_every", "T"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-        if not (0.0 < self.lr < 1.0 and np.isfinite(self.lr)):
-            raise ValueError(f"lr must lie in (0, 1), got {self.lr!r}")
-        if not 0.0 <= self.ema_decay < 1.0:
-            raise ValueError(f"ema_decay must lie in [0, 1), got {self.ema_decay!r}")
-        if not self.grad_clip > 0:
-            raise ValueError(f"grad_clip must be > 0, got {self.grad_clip!r}")
-        if not self.eval_t or any(not 1 <= t <= self.T for t in (*self.eval_t, self.show_t)):
-            raise ValueError(f"eval_t and show_t must lie in [1, T={self.T}], got {self.eval_t}, {self.show_t}")
-        if not 0 <= self.n_show <= self.n_eval:
-            raise ValueError(f"n_show must lie in [0, n_eval={self.n_eval}], got {self.n_show}")
-        if self.ch is not None and (self.ch < 1 or self.ch % PRESETS[self.unet].groups):
-            raise ValueError(f"ch must be a positive multiple of {PRESETS[self.unet].groups}, got {self.ch}")
-        check_seed(self.seed)
-        check_seed(self.eval_seed)
+        """Check every field (see the class docstring) and store plain Python values."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        checked = _checked(values)
+        for name, value in checked.items():
+            object.__setattr__(self, name, value)
 
     def eval_steps(self) -> np.ndarray:
-        """Step 0 and ``n_evals`` log-spaced steps in [1, steps] (rounded, unique)."""
-        grid = np.logspace(0, np.log10(self.steps), self.n_evals)
-        return np.unique(np.concatenate([[0], np.round(grid).astype(np.int64), [self.steps]]))
+        """Step 0 and ``n_evals`` log-spaced steps in [1, steps] (:func:`easyhard.grids.log_steps`)."""
+        return log_steps(self.steps, self.n_evals)
+
+
+def _checked(v: dict[str, object]) -> dict[str, object]:
+    """The fields ``v`` of a :class:`TrainConfig`, checked and as plain Python values."""
+    out: dict[str, object] = {}
+    for name, choices in (("data", DATA_KINDS), ("unet", tuple(PRESETS)), ("precision", PRECISIONS),
+                          ("source", SOURCES), ("scale", PRESET_NAMES)):
+        out[name] = check_choice(v[name], name, choices)
+    for name in ("ema_warmup", "eval_ema", "compile"):
+        out[name] = check_bool(v[name], name)
+    out["T"] = check_int(v["T"], "T (number of diffusion steps)", lo=1, hi=T_MAX)
+    out["steps"] = check_int(v["steps"], "steps", lo=1, hi=MAX_ELEMENTS)
+    out["batch_size"] = check_int(v["batch_size"], "batch_size", lo=1, hi=MAX_ELEMENTS // IMAGE_SIZE)
+    out["n_evals"] = check_int(v["n_evals"], "n_evals", lo=1, hi=MAX_ELEMENTS)
+    out["checkpoint_every"] = check_int(v["checkpoint_every"], "checkpoint_every", lo=1)
+    if isinstance(v["eval_t"], (str, bytes)) or not hasattr(v["eval_t"], "__iter__"):
+        raise ArgumentTypeError(f"eval_t must be a tuple of integers in [1, T={out['T']}], got {v['eval_t']!r}")
+    eval_t = tuple(check_int(t, f"eval_t entry (diffusion step in [1, T={out['T']}])", lo=1, hi=out["T"])
+                   for t in v["eval_t"])
+    if not eval_t or len(set(eval_t)) != len(eval_t):
+        raise ValueError(f"eval_t must be a non-empty tuple of distinct steps, got {v['eval_t']!r}")
+    out["eval_t"] = eval_t
+    out["show_t"] = check_int(v["show_t"], f"show_t (diffusion step in [1, T={out['T']}])", lo=1, hi=out["T"])
+    # the evaluation set holds the real and surrogate images and one eps draw per eval_t
+    out["n_eval"] = check_int(v["n_eval"], "n_eval", lo=1, hi=MAX_ELEMENTS // (IMAGE_SIZE * (2 + len(eval_t))))
+    out["n_show"] = check_int(v["n_show"], f"n_show (at most n_eval={out['n_eval']})", lo=0, hi=out["n_eval"])
+    out["lr"] = check_scalar(v["lr"], "lr", lo=0.0, hi=1.0, closed="neither")
+    out["ema_decay"] = check_scalar(v["ema_decay"], "ema_decay", lo=0.0, hi=1.0, closed="left")
+    out["grad_clip"] = check_scalar(v["grad_clip"], "grad_clip", lo=0.0, closed="neither")
+    out["ridge"] = check_scalar(v["ridge"], "ridge", lo=0.0)
+    out["beta_start"] = check_scalar(v["beta_start"], "beta_start", lo=0.0, hi=1.0, closed="neither")
+    out["beta_end"] = check_scalar(v["beta_end"], "beta_end", lo=0.0, hi=1.0, closed="neither")
+    if not out["beta_start"] <= out["beta_end"]:
+        raise ValueError(f"betas must satisfy 0 < beta_start <= beta_end < 1, got beta_start = "
+                         f"{v['beta_start']!r}, beta_end = {v['beta_end']!r}")
+    if v["ch"] is None:
+        out["ch"] = None
+    else:
+        groups = PRESETS[out["unet"]].groups
+        ch = check_int(v["ch"], f"ch (channel width, a multiple of {groups})", lo=groups)
+        if ch % groups:
+            raise ValueError(f"ch must be a positive multiple of {groups} (the group-norm groups of "
+                             f"unet={out['unet']!r}), got {v['ch']!r}")
+        out["ch"] = ch
+    # seed + 1 and eval_seed + 1 seed generators too (batches, shown examples)
+    for name in ("seed", "eval_seed"):
+        out[name] = check_seed(v[name], name)
+        if out[name] > SEED_MAX - 1:
+            raise ValueError(f"{name} must be a non-negative integer <= 2**64 - 2, got {v[name]!r}")
+    return out
 
 
 PRESET_TABLE: dict[str, dict[str, object]] = {

@@ -42,7 +42,7 @@ class Dist:
         return self.world > 1
 
     def shard(self, batch_size: int) -> slice:
-        """This rank's rows of a global batch of ``batch_size``."""
+        """The rows of a global batch of ``batch_size`` that belong to this rank."""
         if batch_size % self.world:
             raise ValueError(f"batch_size must be a multiple of the number of ranks {self.world}, "
                              f"got {batch_size}")

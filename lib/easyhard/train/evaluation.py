@@ -36,8 +36,10 @@ class EvalSet:
 
 
 def make_eval_set(cfg: TrainConfig, test: Cifar10, sur: GaussianSurrogate) -> EvalSet:
-    """Draw the evaluation set from ``cfg.eval_seed`` (identical for real and control runs,
-    on any device: it is drawn on the CPU)."""
+    """Draw the evaluation set from ``cfg.eval_seed``.
+
+    It is identical for real and control runs, on any device (it is drawn on the CPU).
+    """
     if cfg.n_eval > len(test):
         raise ValueError(f"n_eval must be <= {len(test)} test images, got {cfg.n_eval}")
     gen = torch_generator(cfg.eval_seed)
@@ -126,8 +128,11 @@ def paired_summary(lr: torch.Tensor, ls: torch.Tensor) -> dict[str, np.ndarray]:
 
 
 def wiener_reference(ev: EvalSet, sur: GaussianSurrogate) -> dict[str, np.ndarray]:
-    """The Wiener floor per eval level (+ average) from the eigenvalues, and the
-    Wiener denoiser's measured eps-MSE on the same real and surrogate inputs."""
+    """The Wiener floor and the Wiener denoiser's measured loss.
+
+    The floor per eval level (and the average) comes from the eigenvalues; the
+    Wiener denoiser's eps-MSE is measured on the same real and surrogate inputs.
+    """
     lr, ls = [], []
     for k, a in enumerate(ev.a):
         s = float(np.sqrt(1.0 - a * a))
@@ -148,8 +153,10 @@ def wiener_reference(ev: EvalSet, sur: GaussianSurrogate) -> dict[str, np.ndarra
 def denoise_examples(
     model: nn.Module, ev: EvalSet, cfg: TrainConfig, device: torch.device
 ) -> np.ndarray:
-    """``x0_hat = (x_t - s eps_hat) / a`` at ``cfg.show_t`` for the first ``n_show``
-    real eval images, as uint8 (n_show, 32, 32, 3)."""
+    """Denoised examples ``x0_hat = (x_t - s eps_hat) / a`` at ``cfg.show_t``.
+
+    For the first ``n_show`` real eval images, as uint8 (n_show, 32, 32, 3).
+    """
     abar = ddpm_alpha_bar(cfg.T, cfg.beta_start, cfg.beta_end)
     a = float(abar[cfg.show_t - 1].sqrt())
     s = float(np.sqrt(1.0 - a * a))

@@ -29,6 +29,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
+from easyhard._validation import check_bool, check_int
 from easyhard.config import device as best_device
 from easyhard.config import seed_everything, torch_generator
 from easyhard.data.cifar import Cifar10, load_cifar10
@@ -37,7 +38,13 @@ from easyhard.data.surrogate import GaussianSurrogate
 from easyhard.denoisers.unet import UNet, count_parameters, unet
 from easyhard.diffusion import ddpm_alpha_bar
 from easyhard.train import distributed
-from easyhard.train.checkpoint import TrainState, load_resume, save_resume, save_weights
+from easyhard.train.checkpoint import (
+    TrainState,
+    check_run_dir,
+    load_resume,
+    save_resume,
+    save_weights,
+)
 from easyhard.train.config import TrainConfig
 from easyhard.train.evaluation import (
     EvalSet,
@@ -69,8 +76,10 @@ def draw_batch(
     cfg: TrainConfig, gen: torch.Generator, shard: slice, abar: torch.Tensor,
     pixels: torch.Tensor | None, sur: GaussianSurrogate,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """This rank's ``(x_t, t, eps)``: the whole global batch is drawn from ``gen`` (so the
-    stream does not depend on the number of ranks) and ``shard`` of it is kept.
+    """Draw ``(x_t, t, eps)`` for the rows ``shard`` of the global batch.
+
+    The whole global batch is drawn from ``gen`` (so the stream does not depend
+    on the number of ranks) and ``shard`` of it is kept.
 
     ``pixels`` are the uint8 training images on the generator's device, or None to
     draw surrogate samples.
@@ -95,8 +104,10 @@ def sgd_step(
     params: list[torch.Tensor], ema: list[torch.Tensor], step: int,
     batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
 ) -> torch.Tensor:
-    """One Adam step on ``batch = (x_t, t, eps)`` with gradient clipping, then the EMA update;
-    returns the (detached, on-device) loss without waiting for it."""
+    """Take one Adam step on ``batch = (x_t, t, eps)`` with gradient clipping, then the EMA update.
+
+    Returns the (detached, on-device) loss without waiting for it.
+    """
     x_t, t, eps = batch
     with autocast(cfg, x_t.device):
         loss = (step_fn(x_t, t).float() - eps).pow(2).mean()
@@ -117,6 +128,15 @@ def _history_keys(cfg: TrainConfig) -> tuple[str, ...]:
 def _rank_seed(cfg: TrainConfig, rank: int, step: int) -> int:
     """Seed of the global generator (dropout) of ``rank`` > 0 from ``step`` on."""
     return (cfg.seed * 1_000_003 + rank * 7919 + step) % 2**63
+
+
+def check_resumable(state: TrainState, cfg: TrainConfig, dev: torch.device, run_dir: Path) -> None:
+    """Raise ``ValueError`` unless ``state`` (from ``run_dir``) continues ``cfg`` on ``dev``."""
+    if state.config != asdict(cfg):
+        raise ValueError(f"run_dir {run_dir} holds a different config; use a fresh folder")
+    if state.device_type != dev.type:
+        raise ValueError(f"run_dir {run_dir} was written on {state.device_type}; resume it on "
+                         f"{state.device_type}, not {dev.type}")
 
 
 def train(
@@ -157,15 +177,28 @@ def train(
     ``eval_s`` and ``steps_per_s`` (training steps per second, evaluation excluded).
     None on the other ranks and when ``stop_at`` is given.
     """
+    if not isinstance(cfg, TrainConfig):
+        raise TypeError(f"cfg must be a TrainConfig, got {type(cfg).__name__}")
+    if stop_at is not None:
+        stop_at = check_int(stop_at, f"stop_at (a step in [1, steps={cfg.steps}))", lo=1, hi=cfg.steps - 1)
+        if run_dir is None:
+            raise ValueError("stop_at needs run_dir (the folder of the resume checkpoint)")
+    progress = check_bool(progress, "progress")
+    snapshots = check_bool(snapshots, "snapshots")
     ctx = distributed.setup(device if device is not None else best_device())
     dev = ctx.device
-    if stop_at is not None and (run_dir is None or not 1 <= stop_at < cfg.steps):
-        raise ValueError(f"stop_at must lie in [1, steps={cfg.steps}) and needs run_dir, got {stop_at}")
+    run_dir = Path(run_dir) if run_dir is not None else None
+    # Before any heavy work: a checkpoint that cannot be resumed here, or a folder that
+    # cannot be written, fails now, not after the data, surrogate and model are built.
+    state = load_resume(run_dir)
+    if state is not None:
+        check_resumable(state, cfg, dev, run_dir)
+    if run_dir is not None and ctx.main:
+        check_run_dir(run_dir)
     shard = ctx.shard(cfg.batch_size)
     train_data = train_data if train_data is not None else load_cifar10("train", cfg.source)
     test_data = test_data if test_data is not None else load_cifar10("test", cfg.source)
     sur = surrogate if surrogate is not None else cifar_surrogate(train_data, cfg.ridge)
-    run_dir = Path(run_dir) if run_dir is not None else None
 
     model = build_model(cfg).to(dev)
     if dev.type == "cuda":
@@ -183,13 +216,7 @@ def train(
     hist: dict[str, list] = {k: [] for k in _history_keys(cfg)}
     start, wall, eval_s = 0, 0.0, 0.0
 
-    state = load_resume(run_dir)
     if state is not None:
-        if state.config != asdict(cfg):
-            raise ValueError(f"run_dir {run_dir} holds a different config; use a fresh folder")
-        if state.device_type != dev.type:
-            raise ValueError(f"run_dir {run_dir} was written on {state.device_type}; resume it on "
-                             f"{state.device_type}, not {dev.type}")
         model.load_state_dict(state.model)
         opt.load_state_dict(state.opt)
         for e, v in zip(ema, state.ema, strict=True):

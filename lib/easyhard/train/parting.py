@@ -1,4 +1,4 @@
-"""When does a U-Net trained on CIFAR-10 part from its Gaussian surrogate?
+"""The step at which a U-Net trained on CIFAR-10 parts from its Gaussian surrogate.
 
 A run's arrays (:func:`easyhard.train.train`) hold, at each evaluation step
 ``s`` and noise level ``t``, the test loss on real images ``L_real`` and on
@@ -38,13 +38,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from easyhard._validation import check_choice, check_scalar
+
 Arrays = Mapping[str, np.ndarray]
 WEIGHTS: tuple[str, ...] = ("raw", "ema")
 
 
 def _key(name: str, weights: str) -> str:
-    if weights not in WEIGHTS:
-        raise ValueError(f"weights must be one of {WEIGHTS}, got {weights!r}")
+    check_choice(weights, "weights", WEIGHTS)
     return name if weights == "raw" else f"ema_{name}"
 
 
@@ -139,8 +140,11 @@ class Parting:
     z: float
 
     def grows_with_t(self) -> bool:
-        """Whether the parting step is non-decreasing in t, a level that never parts
-        counting as parting after the run (so no higher t may part before it)."""
+        """Whether the parting step is non-decreasing in t.
+
+        A level that never parts counts as parting after the run (so no higher t
+        may part before it).
+        """
         return grows_with_t(self.step)
 
     def table(self) -> str:
@@ -165,10 +169,12 @@ def grows_with_t(parts: Sequence[int | None]) -> bool:
 
 
 def halfway_step(run: Arrays, j: int, fraction: float = 0.5, weights: str = "raw") -> int | None:
-    """First step at which the real-image loss at level ``j`` has fallen ``fraction`` of
-    the way from its step-0 value to the Wiener floor, ``(L(0) - L(s)) / (L(0) - floor)``."""
-    if not 0.0 < fraction <= 1.0:
-        raise ValueError(f"fraction must lie in (0, 1], got {fraction!r}")
+    """First step at which the real-image loss at level ``j`` is ``fraction`` of the way to the floor.
+
+    The share of the way is ``(L(0) - L(s)) / (L(0) - floor)``, from the step-0
+    value to the Wiener floor.
+    """
+    fraction = check_scalar(fraction, "fraction", lo=0.0, hi=1.0, closed="right")
     loss = run[_key("real", weights)][:, j]
     share = (loss[0] - loss) / (loss[0] - run["floor"][j])
     hits = np.flatnonzero(share >= fraction)
@@ -177,8 +183,10 @@ def halfway_step(run: Arrays, j: int, fraction: float = 0.5, weights: str = "raw
 
 @dataclass(frozen=True)
 class Agreement:
-    """How well one net's real and surrogate losses agree before its real-image loss
-    has fallen ``fraction`` of the way to the Wiener floor, per noise level.
+    """How well one net's real and surrogate losses agree early in training, per noise level.
+
+    Early means before its real-image loss has fallen ``fraction`` of the way
+    to the Wiener floor.
 
     ``halfway_step[j]``: the first step at which it has (None: not within the run);
     ``max_z[j]``: the largest ``|L_sur - L_real| / se_diff`` over the evaluations before
@@ -219,8 +227,10 @@ def early_agreement(run: Arrays, fraction: float = 0.5, weights: str = "raw") ->
 
 def parting(real_run: Arrays, control_run: Arrays, *, z: float = 4.0, fraction: float = 0.5,
             weights: str = "raw") -> Parting:
-    """The control-referenced parting of ``real_run`` (trained on CIFAR-10) against
-    ``control_run`` (trained on surrogate samples), evaluated on the same sets.
+    """The control-referenced parting of ``real_run`` against ``control_run``.
+
+    ``real_run`` is trained on CIFAR-10, ``control_run`` on surrogate samples;
+    both are evaluated on the same sets.
 
     Parameters
     ----------
@@ -229,8 +239,7 @@ def parting(real_run: Arrays, control_run: Arrays, *, z: float = 4.0, fraction: 
     fraction : the share of the way to the Wiener floor that defines the half-way step
     weights : ``"raw"`` or ``"ema"`` (needs runs evaluated with EMA weights)
     """
-    if not (np.isfinite(z) and z > 0):
-        raise ValueError(f"z must be a finite number > 0, got {z!r}")
+    z = check_scalar(z, "z", lo=0.0, closed="neither")
     excess, se, paired = excess_gap(real_run, control_run, weights)
     steps = np.asarray(real_run["steps"])
     g_c, se_c = gap(control_run, weights)
@@ -255,12 +264,6 @@ def parting(real_run: Arrays, control_run: Arrays, *, z: float = 4.0, fraction: 
                    **{k: tuple(v) for k, v in out.items()}, paired=paired, z=float(z))
 
 
-def agrees_until_halfway(p: Parting, z: float = 3.0) -> bool:
-    """At every t, the real-trained net's two losses agree within ``z`` paired SE at
-    every evaluation before its real-image loss has fallen half-way to the floor."""
-    return all(m <= z for m in p.agree_max_z)
-
-
 @dataclass(frozen=True)
 class Comparison:
     """Control net against real-trained net on the same real test images, per noise level.
@@ -282,8 +285,7 @@ class Comparison:
 def refinetti(real_run: Arrays, control_run: Arrays, *, z: float = 4.0, weights: str = "raw"
               ) -> Comparison:
     """Compare the control net with the real-trained net on the same real test images."""
-    if not (np.isfinite(z) and z > 0):
-        raise ValueError(f"z must be a finite number > 0, got {z!r}")
+    z = check_scalar(z, "z", lo=0.0, closed="neither")
     _check_pair(real_run, control_run)
     n_t = len(real_run["eval_t"])
     diff = (control_run[_key("real", weights)] - real_run[_key("real", weights)])[:, :n_t]
