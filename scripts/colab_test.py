@@ -12,7 +12,8 @@
    first cell does in Colab: ``pip install "easyhard @ git+file://<repo>@<rev>"``.
    ``--rev`` defaults to ``HEAD``: uncommitted changes are not tested (the script
    says so) and nothing is committed.
-3. Each chapter is copied alone into an empty folder and executed there with
+3. Each chapter, as committed at that revision (the notebook Colab opens), is
+   copied alone into an empty folder and executed there with
    nbclient at ``EASYHARD_SCALE=ci``, with a fresh home folder, no ``PYTHONPATH``
    and no ``EASYHARD_*`` setting except the CIFAR-10 archive (Colab would
    download CIFAR-10; here the offline copy is named). Saved results must come
@@ -115,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     rev = rev.stdout.strip()
     if _run(["git", "status", "--porcelain", "--", "lib", "pyproject.toml", "setup.py", "data"], cwd=REPO).stdout:
         print(f"[colab] note: uncommitted changes to the package are not tested; installing commit {rev[:12]}")
-    chapters = args.chapters or sorted((REPO / "chapters").glob("*.ipynb"))
+    listed = _run(["git", "ls-tree", "--name-only", rev, "chapters/"], cwd=REPO).stdout.split()
+    chapters = args.chapters or [Path(n) for n in sorted(listed) if n.endswith(".ipynb")]
     work = Path(tempfile.mkdtemp(prefix="easyhard-colab-"))
     report: dict = {"rev": rev, "chapters": {}}
     try:
@@ -158,7 +160,13 @@ def main(argv: list[str] | None = None) -> int:
         for chapter in chapters:
             folder = work / "run" / chapter.stem
             folder.mkdir(parents=True)
-            shutil.copy(chapter, folder / chapter.name)
+            notebook = _run(["git", "show", f"{rev}:chapters/{chapter.name}"], cwd=REPO)  # as Colab opens it
+            if notebook.returncode != 0:
+                print(f"[colab] chapters/{chapter.name} is not in commit {rev[:12]}: {notebook.stderr.strip()}",
+                      file=sys.stderr)
+                failed.append(chapter.stem)
+                continue
+            (folder / chapter.name).write_text(notebook.stdout)
             t = time.perf_counter()
             out = _run([py, "-c", _RUN_NOTEBOOK, str(folder / chapter.name), str(args.timeout)], cwd=folder, env=env)
             wall = round(time.perf_counter() - t, 1)

@@ -39,8 +39,14 @@ __all__ = [
     "Job",
     "asserted_claims",
     "chapter_path",
+    "chapter_title",
+    "checks_table",
+    "claims_table",
+    "figure_table",
     "execute_chapter",
     "figure",
+    "measurement",
+    "provenance",
     "reproduce",
     "runtime",
     "runtimes",
@@ -334,10 +340,14 @@ def runtime(fig: Figure, scale: str = "ci", device: str = "cpu") -> float | None
 
     A figure with a job costs its job's run; a live figure costs the execution of its chapter.
     """
-    table = runtimes().get(device, {})
-    key = f"job:{fig.job}" if fig.job else f"chapter:{fig.chapter}"
-    entry = table.get(key, {}).get(scale if not (fig.job and JOBS[fig.job].scales == (FIXED,)) else FIXED)
+    entry = measurement(fig, scale, device)
     return float(entry["seconds"]) if entry else None
+
+
+def measurement(fig: Figure, scale: str = "ci", device: str = "cpu") -> dict[str, Any] | None:
+    """The shipped measurement behind :func:`runtime`: seconds, machine, date, commit and how; or None."""
+    key = f"figure:{fig.id}" if fig.job else f"chapter:{fig.chapter}"
+    return runtimes().get(device, {}).get(key, {}).get(scale)
 
 
 # --------------------------------------------------------------------------- reproducing
@@ -468,4 +478,90 @@ def _text(node: ast.expr | None) -> str:
         return ""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
+    if isinstance(node, ast.JoinedStr):  # an f-string: its text, with {placeholders}
+        return "".join(v.value if isinstance(v, ast.Constant) else "{" + ast.unparse(v.value) + "}"
+                       for v in node.values)
     return ast.unparse(node)
+
+
+# --------------------------------------------------------------------------- the figure map's tables
+
+_TITLES = {
+    "cifar_simplicity_bias": "The simplicity bias of a diffusion U-Net on CIFAR-10",
+    "mixed_cumulant_model": "The mixed cumulant model",
+    "mcm_simplicity_bias": "The simplicity bias in the minimal model",
+    "information_exponent": "The diffusion information exponent",
+    "easy_and_hard": "Easy and hard",
+    "correlated_latents": "Sliding down the stairs: correlated latents",
+    "exponent_law": "One law for every exponent",
+}
+
+
+def chapter_title(chapter: str) -> str:
+    """The title of a chapter (its notebook name if unknown)."""
+    return _TITLES.get(chapter, chapter)
+
+
+def _md(text: str) -> str:
+    """``text`` safe inside a Markdown table cell (no pipes, math, emphasis or HTML)."""
+    for char in "\\|$*_<>`[]":
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+def _code(text: str) -> str:
+    return "`" + text.replace("|", "\\|").replace("`", "'") + "`"
+
+
+def _seconds(entry: dict[str, Any] | None) -> str:
+    return "not measured" if entry is None else f"{entry['seconds']:.0f} s"
+
+
+def provenance(meta: dict[str, Any]) -> str:
+    """One line of a saved result's provenance: scale, commit, date, machine, device, wall time."""
+    commit = str(meta.get("git_commit") or "unknown")[:8] + (" (uncommitted changes)" if meta.get("git_dirty") else "")
+    wall = meta.get("wall_time_s")
+    wall_text = f"{wall:.0f} s" if isinstance(wall, (int, float)) and not isinstance(wall, bool) else "?"
+    device = str(meta.get("device", "?")).split(" (best available")[0]
+    return (f"{meta.get('scale', '?')}: commit {commit}, {str(meta.get('date', '?'))[:10]}, "
+            f"{meta.get('machine', '?')}, {device}, wall {wall_text}")
+
+
+def claims_table() -> str:
+    """Markdown: each claim of :data:`CLAIMS` with the figures and chapters that bear on it."""
+    rows = ["| claim | statement | figures | chapters |", "|---|---|---|---|"]
+    for number, text in CLAIMS.items():
+        figs = [f for f in FIGURES if number in f.claims]
+        chapters = dict.fromkeys(chapter_title(f.chapter) for f in figs)
+        rows.append(f"| {number} | {_md(text)} | {', '.join(_code(f.id) for f in figs)} | "
+                    f"{_md('; '.join(chapters))} |")
+    return "\n".join(rows)
+
+
+def figure_table(sidecars: list[dict[str, Any]] | None = None) -> str:
+    """Markdown: every figure with its chapter, command, CPU and GPU runtimes and saved provenance."""
+    from easyhard import results
+
+    metas = results.sidecars() if sidecars is None else sidecars
+    rows = ["| figure | chapter | what it shows | data | command | CPU, ci | GPU | saved result (newest) |",
+            "|---|---|---|---|---|---|---|---|"]
+    for fig in FIGURES:
+        saved = saved_results(fig, metas) if fig.job else []
+        shown = _md(provenance(saved[0])) + (f" (+{len(saved) - 1} more)" if len(saved) > 1 else "") \
+            if saved else ("none: computed live" if not fig.job else "none saved")
+        cpu = _seconds(measurement(fig))
+        if fig.job is None and cpu != "not measured":
+            cpu += " (chapter)"
+        rows.append(f"| {_code(fig.id)} | {_md(chapter_title(fig.chapter))} | {_md(fig.what)} | {_md(fig.shows)} | "
+                    f"{_code(fig.command())} | {cpu} | {_seconds(measurement(fig, device='cuda'))} | {shown} |")
+    return "\n".join(rows)
+
+
+def checks_table(chapter: str) -> str:
+    """Markdown: the checks a chapter asserts (:func:`asserted_claims`), with their tolerances."""
+    found = asserted_claims(chapter)
+    if not found:
+        return f"{_md(chapter_title(chapter))}: its notebook is not in this copy of the book."
+    rows = ["| what the chapter asserts | condition (with its tolerance) |", "|---|---|"]
+    rows += [f"| {_md(message) or '(no message)'} | {_code(condition)} |" for condition, message in found]
+    return "\n".join(rows)
