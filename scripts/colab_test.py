@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         py = str(venv / "bin" / "python")
         _run([py, "-m", "pip", "install", "--quiet", "--upgrade", "pip"])  # Colab's pip is recent; venv's may not read git URLs
         torch = torch_requirement()
-        install = _run([py, "-m", "pip", "install", "--quiet", torch, *COLAB_PACKAGES])
+        install = _run([py, "-m", "pip", "install", "--quiet", "--no-compile", torch, *COLAB_PACKAGES])
         if install.returncode != 0:
             if "No matching distribution" in install.stderr or "Could not find a version" in install.stderr:
                 print(f"[colab] SKIPPED: the packages Colab ships are not available from pip's index here "
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         report["colab_packages_s"] = round(time.perf_counter() - t0, 1)
         t1 = time.perf_counter()
         spec = f"easyhard @ git+file://{REPO}@{rev}"
-        install = _run([py, "-m", "pip", "install", "--quiet", spec])
+        install = _run([py, "-m", "pip", "install", "--quiet", "--no-compile", spec])
         if install.returncode != 0:
             print(f"[colab] pip install {spec!r} failed:\n{install.stderr}", file=sys.stderr)
             return 1
