@@ -161,3 +161,17 @@ def test_figure_map_tables_list_every_claim_and_figure(tmp_path, monkeypatch):
     checks = figures.checks_table("correlated_latents")
     assert "interval contains the mean-field flow" in checks and "\\|" not in checks.split("\n")[0]
     assert "{" in figures.checks_table("mcm_simplicity_bias")  # f-string messages keep their placeholders
+
+
+def test_a_live_figure_is_reproduced_by_executing_its_chapter(tmp_path, monkeypatch):
+    """The live path of ``reproduce``, on the cheapest notebook of the book (the figure map)."""
+    pytest.importorskip("nbclient")
+    live = figures.Figure("map-table", "figure_map", "the figure map's tables", "live")
+    monkeypatch.setattr(figures, "_BY_ID", {**figures._BY_ID, live.id: live})
+    monkeypatch.chdir(tmp_path)
+    text = figures.reproduce("map-table", "ci", progress=False)
+    executed = tmp_path / "figure_map.ci.ipynb"
+    assert "computed live by chapter figure_map" in text and executed.exists()
+    assert "figures in 7 chapters" in executed.read_text()
+    with pytest.raises(FileNotFoundError, match="carries no chapters"):
+        figures.execute_chapter("no_such_chapter", "ci", tmp_path / "x.ipynb")
