@@ -16,7 +16,9 @@
    copied alone into an empty folder and executed there with
    nbclient at ``EASYHARD_SCALE=ci``, with a fresh home folder, no ``PYTHONPATH``
    and no ``EASYHARD_*`` setting except the CIFAR-10 archive (Colab would
-   download CIFAR-10; here the offline copy is named). Saved results must come
+   download CIFAR-10; here the offline copy is named) and, with ``--cache-dir``,
+   the folder of re-computable caches (keyed by config and code, so a cache
+   never stands in for a result of other code). Saved results must come
    through the installed package.
 
 Prints the time of the install and of each chapter, and writes them as JSON to
@@ -108,6 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--report", type=Path, default=None, help="write the timings as JSON here")
     p.add_argument("--timeout", type=int, default=900, help="seconds per cell")
     p.add_argument("--keep", action="store_true", help="keep the work folder")
+    p.add_argument("--cache-dir", type=Path, default=None,
+                   help="EASYHARD_CACHE_DIR of the chapters (default: none, a fresh home folder's cache); "
+                        "CI passes the checkout's .cache so the book build reuses the decoded CIFAR-10 "
+                        "and the ci training run instead of computing them a second time")
     args = p.parse_args(argv)
     rev = _run(["git", "rev-parse", args.rev], cwd=REPO)
     if rev.returncode != 0:
@@ -152,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
                if not k.startswith(("EASYHARD_", "PYTHON", "JUPYTER", "VIRTUAL_ENV"))}
         env.update(HOME=str(work / "home"), EASYHARD_SCALE="ci", MPLBACKEND="Agg",
                    PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}")
+        if args.cache_dir is not None:
+            env["EASYHARD_CACHE_DIR"] = str(args.cache_dir.absolute())
         archive = _cifar_archive()
         if archive:
             env["EASYHARD_CIFAR_ARCHIVE"] = archive

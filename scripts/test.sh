@@ -16,7 +16,8 @@ echo "[test] unit tests (scale: $EASYHARD_SCALE)"
 echo "[test] every chapter as Colab runs it (the committed HEAD; the book build executes the working tree)"
 mkdir -p _build
 status=0
-.venv/bin/python scripts/colab_test.py --report _build/colab-report.json || status=$?
+# --cache-dir .cache: the book build after this reuses the decoded CIFAR-10 and the ci U-Net run
+.venv/bin/python scripts/colab_test.py --report _build/colab-report.json --cache-dir .cache || status=$?
 if [ "$status" -eq 3 ]; then
   echo "[test] WARNING: the Colab-like chapter run was skipped (see above)"
 elif [ "$status" -ne 0 ]; then
