@@ -48,7 +48,10 @@ def test_list_shows_every_figure_with_its_saved_state(tmp_path, monkeypatch, cap
     assert " no " in rows["el-passages"]  # none saved in this folder
     assert rows["cifar-spectrum"].split()[1] == "cifar_simplicity_bias"
     for fig in figures.FIGURES:
-        assert ("not measured" in rows[fig.id]) == (figures.runtime(fig, "ci") is None)
+        if "ci" in fig.scales:
+            assert ("not measured" in rows[fig.id]) == (figures.runtime(fig, "ci") is None)
+        else:
+            assert "no ci (one size)" in rows[fig.id]
 
 
 def test_registry_is_consistent_with_the_chapters():

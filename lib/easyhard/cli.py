@@ -125,6 +125,8 @@ def list_results() -> str:
 
 def _runtime_text(fig: figures.Figure) -> str:
     seconds = figures.runtime(fig, "ci")
+    if "ci" not in fig.scales:
+        return "no ci (one size)"
     if seconds is None:
         return "not measured"
     what = "job" if fig.job else "chapter"

@@ -549,7 +549,7 @@ def figure_table(sidecars: list[dict[str, Any]] | None = None) -> str:
         saved = saved_results(fig, metas) if fig.job else []
         shown = _md(provenance(saved[0])) + (f" (+{len(saved) - 1} more)" if len(saved) > 1 else "") \
             if saved else ("none: computed live" if not fig.job else "none saved")
-        cpu = _seconds(measurement(fig))
+        cpu = _seconds(measurement(fig)) if "ci" in fig.scales else "no ci scale (one fixed size; see its wall time)"
         if fig.job is None and cpu != "not measured":
             cpu += " (chapter)"
         rows.append(f"| {_code(fig.id)} | {_md(chapter_title(fig.chapter))} | {_md(fig.what)} | {_md(fig.shows)} | "
