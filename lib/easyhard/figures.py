@@ -117,8 +117,9 @@ class Figure:
         The claims of :data:`CLAIMS` it bears on (empty: background).
     job : str or None
         The key of its job in :data:`JOBS`; None if the chapter computes it live only.
-    options : dict
-        Keyword arguments of the job's ``run`` for this figure (e.g. which runs).
+    options : tuple of (str, object) pairs
+        Keyword arguments of the job's ``run`` for this figure (e.g. which runs), as
+        pairs so that the figure stays hashable.
     """
 
     id: str
