@@ -58,6 +58,7 @@ def test_a_non_editable_install_finds_every_saved_result(tmp_path):
     if install.returncode != 0 and "setuptools" in install.stderr and "No module" in install.stderr:
         pytest.skip("setuptools is not installed in this environment (needed to build the wheel offline)")
     assert install.returncode == 0, install.stderr
+    assert (target / "easyhard" / "figure_runtimes.json").exists()  # the measured runtimes travel too
     shipped = sorted(p.name for p in (target / "easyhard" / "_results").iterdir())
     assert shipped == sorted(p.name for p in SAVED.iterdir() if p.suffix in (".json", ".npz"))
     code = (
