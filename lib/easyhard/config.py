@@ -6,6 +6,10 @@ variable ``EASYHARD_SCALE``:
 * ``ci``: minutes on two CPU cores; what the tests and the book build execute;
 * ``laptop``: tens of minutes on a laptop CPU;
 * ``paper``: the paper's sizes, meant for a GPU.
+
+The device is the best one present (CUDA, then Apple MPS, then CPU) unless
+the environment variable ``EASYHARD_DEVICE`` names one (``cpu``, ``cuda``,
+``mps``; ``python -m easyhard reproduce --device`` sets it).
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from easyhard._validation import check_int, check_seed
 
 __all__ = [
     "SCALES",
+    "DEVICES",
+    "DEVICE_ENV",
     "SCALE_ENV",
     "check_scale",
     "check_seed",
@@ -36,6 +42,8 @@ __all__ = [
 
 SCALES: tuple[str, ...] = ("ci", "laptop", "paper")
 SCALE_ENV = "EASYHARD_SCALE"
+DEVICE_ENV = "EASYHARD_DEVICE"
+DEVICES: tuple[str, ...] = ("cpu", "cuda", "mps")
 T = TypeVar("T")
 
 
@@ -73,7 +81,12 @@ def preset(by_scale: Mapping[str, T], scale_name: str | None = None) -> T:
 
 
 def device() -> torch.device:
-    """The best available device: CUDA, then Apple MPS, then CPU."""
+    """``$EASYHARD_DEVICE`` if set, else the best available device: CUDA, then Apple MPS, then CPU."""
+    chosen = os.environ.get(DEVICE_ENV, "").strip().lower()
+    if chosen:
+        if chosen not in DEVICES:
+            raise ValueError(f"environment variable {DEVICE_ENV} must be one of {DEVICES}, got {chosen!r}")
+        return torch.device(chosen)
     if torch.cuda.is_available():
         return torch.device("cuda")
     mps = getattr(torch.backends, "mps", None)

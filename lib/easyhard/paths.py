@@ -1,7 +1,14 @@
 """Where saved results and re-computable caches live.
 
-* results: ``$EASYHARD_RESULTS_DIR``, else ``data/results/`` of the repository
-  checkout (tracked by git), else ``~/.cache/easyhard/results``;
+* results (where new results are saved): ``$EASYHARD_RESULTS_DIR``, else
+  ``data/results/`` of the repository checkout (tracked by git), else
+  ``~/.cache/easyhard/results``;
+* shipped results (read only): the copy of ``data/results/`` that an installed
+  package carries as its package data ``easyhard/_results/`` (found with
+  :mod:`importlib.resources`; absent in a checkout, which reads
+  ``data/results/`` itself). :func:`results_dirs` lists the folders a lookup
+  reads, the saving folder first, so a result run here is found before the
+  shipped copy;
 * caches: ``$EASYHARD_CACHE_DIR``, else ``.cache/`` of the checkout
   (git-ignored), else ``~/.cache/easyhard``.
 
@@ -17,14 +24,28 @@ from the results layer.
 from __future__ import annotations
 
 import hashlib
+import importlib.resources
 import importlib.util
 import os
 from pathlib import Path
 
-__all__ = ["CACHE_ENV", "RESULTS_ENV", "REPO_ROOT", "cache_dir", "code_fingerprint", "remove_stale_temps", "results_dir"]
+__all__ = [
+    "CACHE_ENV",
+    "REPO_ROOT",
+    "RESULTS_ENV",
+    "SHIPPED_RESULTS",
+    "cache_dir",
+    "code_fingerprint",
+    "remove_stale_temps",
+    "results_dir",
+    "results_dirs",
+    "shipped_results_dir",
+]
 
 RESULTS_ENV = "EASYHARD_RESULTS_DIR"
 CACHE_ENV = "EASYHARD_CACHE_DIR"
+#: the package-data folder of an installed package that holds the shipped results
+SHIPPED_RESULTS = "_results"
 
 #: the checkout holding ``lib/easyhard`` (for an installed wheel: the site-packages' parent)
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -47,6 +68,39 @@ def results_dir() -> Path:
     if _in_checkout():
         return REPO_ROOT / "data" / "results"
     return Path.home() / ".cache" / "easyhard" / "results"
+
+
+def shipped_results_dir() -> Path | None:
+    """The results shipped as package data (``easyhard/_results/``), or None.
+
+    A wheel built from the repository (``pip install git+...``) carries a copy
+    of ``data/results/`` there (see the repository's ``setup.py``); a checkout
+    or an editable install has none and reads ``data/results/`` directly.
+    Package data that is not a folder on disk (a zipped import) counts as absent.
+    """
+    try:
+        folder = importlib.resources.files("easyhard").joinpath(SHIPPED_RESULTS)
+    except (ModuleNotFoundError, TypeError):  # pragma: no cover - a namespace without files
+        return None
+    if not isinstance(folder, Path) or not folder.is_dir():
+        return None
+    return folder
+
+
+def results_dirs() -> list[Path]:
+    """The folders a lookup of saved results reads, in order: :func:`results_dir`, then the shipped ones.
+
+    Returns
+    -------
+    list of Path
+        ``[results_dir()]``, followed by :func:`shipped_results_dir` when the
+        package ships results and they are another folder.
+    """
+    folders = [results_dir()]
+    shipped = shipped_results_dir()
+    if shipped is not None and shipped.resolve() != folders[0].resolve():
+        folders.append(shipped)
+    return folders
 
 
 def cache_dir() -> Path:

@@ -8,6 +8,12 @@ wall time, the date and the scale. Re-computable caches are keyed by the code
 as well (``code=``, a :func:`code_fingerprint` of the sources that made them):
 a cache made by other code is recomputed, never shown.
 
+Lookups without ``root=`` (:func:`load`, :func:`find`, :func:`sidecars`,
+:func:`cached`) read every folder of :func:`easyhard.paths.results_dirs`: the
+folder new results are saved to, then the results an installed package ships
+(a result saved here hides a shipped one of the same name and config). Saves
+always go to :func:`easyhard.paths.results_dir` (or ``root``).
+
 Both files are written to temporary files and renamed into place, the sidecar
 last, and each sidecar names the id of its arrays: a save cut short by a kill
 or a full disk leaves the previous result intact, or a pair that
@@ -37,7 +43,14 @@ import numpy as np
 
 from easyhard import __version__
 from easyhard.config import device as best_device
-from easyhard.paths import RESULTS_ENV, cache_dir, code_fingerprint, remove_stale_temps, results_dir
+from easyhard.paths import (
+    RESULTS_ENV,
+    cache_dir,
+    code_fingerprint,
+    remove_stale_temps,
+    results_dir,
+    results_dirs,
+)
 
 __all__ = [
     "RESULTS_ENV",
@@ -53,7 +66,9 @@ __all__ = [
     "load",
     "result_paths",
     "results_dir",
+    "results_dirs",
     "save",
+    "sidecars",
 ]
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -323,19 +338,27 @@ def load(
 ) -> Result | None:
     """The saved result ``name`` for exactly this ``config``, or None.
 
-    With ``code``, a result saved by other code (another :func:`code_fingerprint`,
+    Without ``root``, the folders of :func:`easyhard.paths.results_dirs` are
+    read in turn and the first hit is returned. With ``code``, a result saved by other code (another :func:`code_fingerprint`,
     or none) counts as missing. A file that cannot be read raises
     :class:`CorruptResultError`, which names it.
     """
-    npz, sidecar = result_paths(name, config, root)
-    if not (npz.exists() and sidecar.exists()):
-        return None
-    meta = _read_sidecar(sidecar)
-    if meta.get("config") != _as_dict(config):
-        return None
-    if code is not None and meta.get("code") != code:
-        return None
-    return Result(arrays=_read_arrays(npz, meta), meta=meta)
+    for base in _roots(root):
+        npz, sidecar = result_paths(name, config, base)
+        if not (npz.exists() and sidecar.exists()):
+            continue
+        meta = _read_sidecar(sidecar)
+        if meta.get("config") != _as_dict(config):
+            continue
+        if code is not None and meta.get("code") != code:
+            continue
+        return Result(arrays=_read_arrays(npz, meta), meta=meta)
+    return None
+
+
+def _roots(root: Path | str | None) -> list[Path]:
+    """``[root]``, or every folder of :func:`easyhard.paths.results_dirs` when ``root`` is None."""
+    return [Path(root)] if root is not None else results_dirs()
 
 
 def _matches(saved: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
@@ -356,7 +379,7 @@ def find(
     name : str
         Result name.
     root : path, optional
-        Folder (default :func:`easyhard.paths.results_dir`).
+        Folder (default: every folder of :func:`easyhard.paths.results_dirs`).
     config : mapping or dataclass, optional
         Keep only the result made by exactly this config.
     match : mapping, optional
@@ -366,11 +389,10 @@ def find(
     Files that are not readable easyhard results (foreign JSON, damaged or
     mismatched files) are skipped with a warning that names them.
     """
-    base = Path(root) if root is not None else results_dir()
     wanted = _as_dict(config) if config is not None else None
     subset = _as_dict(match) if match is not None else {}
     found = []
-    for meta, npz in _scan(base, _check_name(name)):
+    for meta, npz in _scan_all(root, _check_name(name)):
         if meta.get("name") != name:
             continue
         if wanted is not None and meta["config"] != wanted:
@@ -391,19 +413,31 @@ def _scan(base: Path, name: str | None = None) -> Iterator[tuple[dict[str, Any],
         try:
             meta = _read_sidecar(sidecar)
         except CorruptResultError as err:
-            warnings.warn(f"skipping {err}", stacklevel=3)
+            warnings.warn(f"skipping {err}", stacklevel=4)
             continue
         npz = sidecar.with_suffix(".npz")
         if not npz.exists():
-            warnings.warn(f"skipping {sidecar}: its arrays {npz.name} are missing", stacklevel=3)
+            warnings.warn(f"skipping {sidecar}: its arrays {npz.name} are missing", stacklevel=4)
             continue
         yield meta, npz
 
 
 def sidecars(root: Path | str | None = None) -> list[dict[str, Any]]:
-    """The provenance of every readable result in ``root``; others are skipped with a warning."""
-    base = Path(root) if root is not None else results_dir()
-    return [meta for meta, _ in _scan(base)]
+    """The provenance of every readable result in ``root`` (default: all of :func:`easyhard.paths.results_dirs`).
+
+    Files that are not readable results are skipped with a warning.
+    """
+    return [meta for meta, _ in _scan_all(root)]
+
+
+def _scan_all(root: Path | str | None, name: str | None = None) -> Iterator[tuple[dict[str, Any], Path]]:
+    """:func:`_scan` over the folders of :func:`_roots`; a file name seen in an earlier folder hides later ones."""
+    seen: set[str] = set()
+    for base in _roots(root):
+        for meta, npz in _scan(base, name):
+            if npz.name not in seen:
+                seen.add(npz.name)
+                yield meta, npz
 
 
 def cached(
