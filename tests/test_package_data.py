@@ -63,9 +63,10 @@ def test_a_non_editable_install_finds_every_saved_result(tmp_path):
     assert shipped == sorted(p.name for p in SAVED.iterdir() if p.suffix in (".json", ".npz"))
     code = (
         "import json; from easyhard import paths, results; from easyhard.train import saved_pairs\n"
+        "from easyhard.experiments.cifar_bias import PILOT_LAPTOP\n"
         "print(json.dumps({'dirs': [str(p) for p in paths.results_dirs()],"
         " 'n': len(results.sidecars()), 'cifar': len(results.find('cifar_unet')),"
-        " 'pairs': len(saved_pairs('laptop')), 'file': paths.__file__}))"
+        " 'pairs': len(saved_pairs(PILOT_LAPTOP)), 'file': paths.__file__}))"
     )
     seen = json.loads(_installed_python(target, code, home).splitlines()[-1])
     assert Path(seen["file"]).is_relative_to(target)  # the installed copy, not this checkout
