@@ -142,3 +142,27 @@ def test_bad_sweep_inputs_raise() -> None:
         sample_complexity([4])
     with pytest.raises(ValueError, match="d >= 4"):
         run(MixedCumulantModel(3, seed=0), 10, 0.01, engine="reduced")
+    with pytest.raises(ValueError, match="dims"):
+        sample_complexity([])
+    with pytest.raises(TypeError, match="dims entry"):
+        sample_complexity([5.9])
+    with pytest.raises(ValueError, match="engine"):
+        sample_complexity([16], engine="exact")
+
+
+def test_sweep_of_an_unlearnable_spike_is_refused_before_any_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reliability defect 5: an absent spike (beta_v = 0) or a flow that never escapes used to
+    budget 1e4 d^3 steps per walker (hours); now it is refused unless max_steps is given."""
+    from easyhard.sgd import sweep
+
+    calls = []
+    monkeypatch.setattr(sweep, "_passage_task", lambda *a: calls.append(a))
+    with pytest.raises(ValueError, match="beta_v=0"):
+        sample_complexity([64, 128], spike="v", walkers=4, progress=False)
+    monkeypatch.setattr(sweep.flow, "escape_time", lambda *a, **k: math.inf)
+    with pytest.raises(ValueError, match="never reaches"):
+        sample_complexity([64], spike="u", walkers=4, progress=False)
+    assert calls == []
+    monkeypatch.undo()
+    sc = sample_complexity([16], spike="v", beta_u=0.0, walkers=2, max_steps=200, progress=False)
+    assert sc.passage.shape == (1, 2) and np.all(np.isinf(sc.passage))

@@ -1,5 +1,6 @@
-"""Projected online SGD of neuron denoisers on the mixed cumulant model (see the chapter
-"Easy and hard").
+"""Projected online SGD of neuron denoisers on the mixed cumulant model.
+
+See the chapter "Easy and hard".
 
 * :func:`run`: the direct d-dimensional engine (numba or torch/CUDA) and the
   exact reduced engine behind one interface (:mod:`easyhard.sgd.run`);

@@ -29,7 +29,8 @@ import numpy as np
 from easyhard.sgd._kernels import (
     Schedule,
     activation_and_slope,
-    draw_latents,
+    latent_draws,
+    latent_nu,
     map_chunks,
     neuron_coefficients,
     track_passage,
@@ -38,6 +39,9 @@ from easyhard.sgd._kernels import (
 
 if TYPE_CHECKING:
     from easyhard.sgd.run import Problem
+
+#: the direct kernels read the abort flag every 1024 steps (a step costs O(d))
+_ABORT_MASK = 0x3FF
 
 
 @nb.njit(cache=True, nogil=True)
@@ -85,7 +89,7 @@ def _direct_walker(
     a, s, c, amp, lr, code = P.a, P.s, P.c, P.amp, P.lr, P.code
     su, nu_scale, shrink = P.su, P.nu_scale, P.shrink
     gaussian, atoms, cdf, cuts, p_corr = P.gaussian, P.atoms, P.cdf, P.cuts, P.p_corr
-    rec, eta_u, eta_v, stop = S.rec, S.eta[0], S.eta[1], S.stop
+    rec, eta_u, eta_v, stop, abort = S.rec, S.eta[0], S.eta[1], S.stop, S.abort
     r = 0
     if rec[0] == 0:
         out_u[:, 0] = au
@@ -93,9 +97,13 @@ def _direct_walker(
         r = 1
     loss_sum = 0.0
     loss_n = 0
+    pass_u, pass_v = out_pass[0], out_pass[1]
     for n in range(1, rec[rec.size - 1] + 1):
+        if (n & _ABORT_MASK) == 0 and abort[0] != 0:  # Ctrl-C (see map_chunks)
+            break
         # the sample: latents, z and xi, projected on W and v
-        lam, nu = draw_latents(rng, gaussian, atoms, cdf, cuts, p_corr)
+        lam, coupled, x_nu = latent_draws(rng, gaussian, p_corr)
+        nu = latent_nu(lam, coupled, x_nu, gaussian, atoms, cdf, cuts)
         zv = 0.0
         wz[:] = 0.0
         wx[:] = 0.0
@@ -163,7 +171,8 @@ def _direct_walker(
                 Q[j, k] = q * scale[j] * scale[k]
                 Q[k, j] = Q[j, k]
         W, Wn = Wn, W
-        done = track_passage(n, np.max(np.abs(au)), np.max(np.abs(av)), eta_u, eta_v, stop, out_pass)
+        pass_u, pass_v, done = track_passage(n, np.max(np.abs(au)), np.max(np.abs(av)), eta_u, eta_v,
+                                             stop, pass_u, pass_v)
         if r < rec.size and rec[r] == n:
             out_u[:, r] = au
             out_v[:, r] = av
@@ -173,6 +182,7 @@ def _direct_walker(
             r += 1
         if done:
             break
+    out_pass[0], out_pass[1] = pass_u, pass_v
     for j in range(p):
         for i in range(d):
             out_w[j, i] = W[j, i] * scale[j]
@@ -184,9 +194,12 @@ def _direct_walker(
 def _direct_single(
     rng, w, u, v, P, S, out_u, out_v, out_loss, out_pass, out_w,
 ):  # pragma: no cover - compiled
-    """:func:`_direct_walker` for one neuron (``w`` of shape (d,), outputs of shape (R,)
+    """Run one walker of one neuron (the fast path).
+
+    :func:`_direct_walker` for one neuron (``w`` of shape (d,), outputs of shape (R,)
     and (d,)): two passes over d per step; the same process from the same stream, equal to
-    :func:`_direct_walker` up to rounding."""
+    :func:`_direct_walker` up to rounding.
+    """
     d = w.size
     z = np.empty(d)
     xi = np.empty(d)
@@ -200,7 +213,7 @@ def _direct_single(
     a, s, c, amp, lr, code = P.a, P.s, P.c, P.amp, P.lr, P.code
     su, nu_scale, shrink = P.su, P.nu_scale, P.shrink
     gaussian, atoms, cdf, cuts, p_corr = P.gaussian, P.atoms, P.cdf, P.cuts, P.p_corr
-    rec, eta_u, eta_v, stop = S.rec, S.eta[0], S.eta[1], S.stop
+    rec, eta_u, eta_v, stop, abort = S.rec, S.eta[0], S.eta[1], S.stop, S.abort
     r = 0
     if rec[0] == 0:
         out_u[0] = au
@@ -208,8 +221,12 @@ def _direct_single(
         r = 1
     loss_sum = 0.0
     loss_n = 0
+    pass_u, pass_v = out_pass[0], out_pass[1]
     for n in range(1, rec[rec.size - 1] + 1):
-        lam, nu = draw_latents(rng, gaussian, atoms, cdf, cuts, p_corr)
+        if (n & _ABORT_MASK) == 0 and abort[0] != 0:  # Ctrl-C (see map_chunks)
+            break
+        lam, coupled, x_nu = latent_draws(rng, gaussian, p_corr)
+        nu = latent_nu(lam, coupled, x_nu, gaussian, atoms, cdf, cuts)
         zv = 0.0
         wz = 0.0
         wx = 0.0
@@ -246,7 +263,7 @@ def _direct_single(
         au *= scale
         av *= scale
         w, wn = wn, w
-        done = track_passage(n, abs(au), abs(av), eta_u, eta_v, stop, out_pass)
+        pass_u, pass_v, done = track_passage(n, abs(au), abs(av), eta_u, eta_v, stop, pass_u, pass_v)
         if r < rec.size and rec[r] == n:
             out_u[r] = au
             out_v[r] = av
@@ -256,6 +273,7 @@ def _direct_single(
             r += 1
         if done:
             break
+    out_pass[0], out_pass[1] = pass_u, pass_v
     for i in range(d):
         out_w[i] = w[i] * scale
 
@@ -263,8 +281,11 @@ def _direct_single(
 def initial_weights(
     rng: np.random.Generator, neurons: int, u: np.ndarray, v: np.ndarray, init: np.ndarray | None,
 ) -> np.ndarray:
-    """(neurons, d) rows uniform on the sphere, or ``alpha_u u + alpha_v v + r e`` with e a
-    random unit vector orthogonal to u and v (the same overlaps for every row)."""
+    """Initial unit weights.
+
+    (neurons, d) rows uniform on the sphere, or ``alpha_u u + alpha_v v + r e`` with e a
+    random unit vector orthogonal to u and v (the same overlaps for every row).
+    """
     W = rng.standard_normal((neurons, u.size))
     if init is not None:
         W -= (W @ u)[:, None] * u + (W @ v)[:, None] * v
@@ -277,7 +298,9 @@ def run_numba(
     params: Problem, neurons: int, walkers: int, schedule: Schedule, seed: int,
     init: np.ndarray | None, *, threads: int = 1, progress: bool = False, first: int = 0,
 ) -> tuple[np.ndarray, ...]:
-    """Walkers ``first .. first + walkers - 1`` of the compiled direct engine, walker i
+    """Run the compiled direct engine.
+
+    Walkers ``first .. first + walkers - 1`` of the compiled direct engine, walker i
     from :func:`~easyhard.sgd._kernels.walker_generator` ``(seed, i)``, in chunks on
     ``threads`` threads. Returns ``(alpha_u, alpha_v, loss, passage, weights)``.
     """
@@ -291,6 +314,9 @@ def run_numba(
     out_pass = np.full((walkers, 2), np.nan)
     out_w = np.empty((walkers, neurons, params.d))
 
+    flag = np.zeros(1, dtype=np.uint8)
+    schedule = schedule._replace(abort=flag)
+
     def work(lo: int, hi: int) -> None:
         for i in range(lo, hi):
             rng = walker_generator(seed, first + i)
@@ -302,5 +328,5 @@ def run_numba(
                 _direct_walker(rng, W0, u, v, P, schedule, out_u[i], out_v[i], out_loss[i],
                                out_pass[i], out_w[i])
 
-    map_chunks(work, walkers, threads, progress=progress, desc=f"direct d={params.d}")
+    map_chunks(work, walkers, threads, progress=progress, desc=f"direct d={params.d}", abort=flag)
     return out_u, out_v, out_loss, out_pass, out_w

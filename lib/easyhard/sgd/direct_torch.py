@@ -132,8 +132,11 @@ def run_torch(
 
 
 def _recorded(passage: np.ndarray, eta: list[float], n: int) -> np.ndarray:
-    """Walkers still running at step n (stopped walkers, whose last tracked passage came
-    before n, get NaN records, as on the numba backend)."""
+    """Mask of the walkers still running at step n.
+
+    Walkers still running at step n (stopped walkers, whose last tracked passage came
+    before n, get NaN records, as on the numba backend).
+    """
     last = np.zeros(passage.shape[0])
     for e in (0, 1):
         if not math.isnan(eta[e]):

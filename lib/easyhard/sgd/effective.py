@@ -77,19 +77,20 @@ passage step is the first integer step at or after the crossing. Walker i draws 
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numba as nb
 import numpy as np
 
-from easyhard.activations import Activation, get_activation
-from easyhard.config import check_seed
-from easyhard.data.mcm import MixedCumulantModel
-from easyhard.diffusion import vp_coefficients
-from easyhard.sgd import Trajectories, record_steps
-from easyhard.sgd.run import check_int
+from easyhard._validation import check_choice, check_int, check_scalar
+from easyhard.sgd._kernels import Schedule, map_chunks, walker_generator
+from easyhard.sgd.run import EngineOutput
 from easyhard.theory.effective import FIELDS, SLOPES, chebyshev_tables
+
+if TYPE_CHECKING:
+    from easyhard.activations import Activation
+    from easyhard.data.mcm import MixedCumulantModel
+    from easyhard.sgd.run import Problem, Trajectories
 
 #: default accuracy of the adaptive step (fraction of the local overlap scale per step)
 EPS = 0.1
@@ -132,8 +133,11 @@ def _bridge_crossed(rng, a0, a1, eta, var):  # pragma: no cover - compiled
 
 @nb.njit(cache=True, nogil=True, inline="always")
 def _passage(rng, a0, a1, bar, t, dt, var):  # pragma: no cover - compiled
-    """First integer step at or after the path from a0 (time t) to a1 (t + dt) leaves
-    (-bar, bar), or NaN if it stays inside (endpoint, then Brownian bridge)."""
+    """First passage within one integration step.
+
+    First integer step at or after the path from a0 (time t) to a1 (t + dt) leaves
+    (-bar, bar), or NaN if it stays inside (endpoint, then Brownian bridge).
+    """
     if abs(a1) >= bar:
         frac = (bar - abs(a0)) / (abs(a1) - abs(a0)) if abs(a1) > abs(a0) else 1.0
         return max(1.0, math.ceil(t + frac * dt))
@@ -245,21 +249,59 @@ def _walker_from(
                              out_u, out_v, out_loss, out_pass)
 
 
-def walker_generator(seed: int, i: int) -> np.random.Generator:
-    """Walker i's generator, fixed by (seed, i) alone."""
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(i,)))
+def run_engine(
+    params: Problem, walkers: int, schedule: Schedule, seed: int, init: np.ndarray | None, *,
+    neurons: int = 1, threads: int = 1, progress: bool = False, backend: str = "numba",
+    complement: str = "exact", first: int = 0, device: object = None, ito: bool = True,
+    eps: float = EPS, degree: int = 40,
+) -> EngineOutput:
+    """Run the effective engine.
 
+    Walkers ``first .. first + walkers - 1`` of the effective engine (the engine interface of
+    :mod:`easyhard.sgd.run`): walker i from :func:`~easyhard.sgd._kernels.walker_generator`
+    ``(seed, i)``, in chunks on ``threads`` threads.
 
-def _check_thresholds(thresholds: Mapping[str, float] | None) -> np.ndarray:
-    out = np.full(2, np.nan)
-    for key, eta in (thresholds or {}).items():
-        if key not in ("u", "v"):
-            raise ValueError(f"thresholds keys must be 'u' or 'v', got {key!r}")
-        eta = float(eta)
-        if not 0.0 < eta < 1.0:
-            raise ValueError(f"threshold for {key!r} must lie in (0, 1), got {eta!r}")
-        out[0 if key == "u" else 1] = eta
-    return out
+    ``loss`` holds the population mean of the per-sample loss at the recorded overlaps
+    (the diffusion has no per-sample losses). ``ito=False`` drops the Ito contraction
+    (a negative control, not the process); ``eps`` is the step accuracy; ``degree`` that
+    of the Chebyshev tables (:func:`easyhard.theory.effective.chebyshev_tables`). The
+    output's ``extra`` holds these options and ``sde_steps``, the number of integration
+    steps per walker.
+    """
+    if neurons != 1:
+        raise ValueError(f"engine='effective' simulates one neuron (neurons=1), got neurons={neurons}")
+    if backend != "numba":
+        raise ValueError(f"engine='effective' runs on numba only, got backend={backend!r}")
+    if complement != "exact":
+        raise ValueError("complement applies to engine='reduced' only")
+    check_choice(ito, "ito", (True, False))
+    eps = check_scalar(eps, "eps (step accuracy)", lo=0.0, hi=0.5, closed="right")
+    degree = check_int(degree, "degree", lo=4)
+    if params.activation.name not in SLOPES:
+        raise ValueError(f"engine='effective' needs a smooth activation {tuple(SLOPES)}, "
+                         f"got {params.activation.name!r}")
+    tab = np.ascontiguousarray(chebyshev_tables(params.model, params.activation, params.a, params.c,
+                                                params.amp, degree))
+    if tab.shape[0] != len(FIELDS) or FIELDS[7] != "loss":
+        raise RuntimeError("the Chebyshev tables do not have the fields this kernel reads")
+    R = schedule.rec.size
+    out_u = np.full((walkers, 1, R), np.nan)
+    out_v = np.full((walkers, 1, R), np.nan)
+    out_loss = np.full((walkers, R), np.nan)
+    out_pass = np.full((walkers, 2), np.nan)
+    counts = np.zeros(walkers, dtype=np.int64)
+    start = np.zeros(0) if init is None else np.asarray(init, dtype=np.float64)
+
+    def work(lo: int, hi: int) -> None:
+        for i in range(lo, hi):
+            counts[i] = _walker_from(
+                walker_generator(seed, first + i), start, params.d, params.lr, bool(ito), tab,
+                schedule.rec, schedule.eta, schedule.stop, eps, out_u[i, 0], out_v[i, 0],
+                out_loss[i], out_pass[i])
+
+    map_chunks(work, walkers, threads, progress=progress, desc=f"effective d={params.d}")
+    extra = {"ito": bool(ito), "eps": eps, "degree": degree, "sde_steps": counts}
+    return EngineOutput(out_u, out_v, out_loss, out_pass, None, extra)
 
 
 def run_effective(
@@ -270,84 +312,17 @@ def run_effective(
     a: float = 0.6,
     walkers: int = 16,
     seed: int = 0,
-    *,
-    neurons: int = 1,
-    c: float | None = None,
-    A: float = 1.0,
-    thresholds: Mapping[str, float] | None = None,
-    stop_at_passage: bool = False,
-    records: int | np.ndarray = 64,
-    init: tuple[float, float] | None = None,
-    progress: bool = False,
-    ito: bool = True,
-    eps: float = EPS,
-    degree: int = 40,
+    **kwargs: Any,
 ) -> Trajectories:
-    """``easyhard.sgd.run(..., engine="effective")``: the diffusion limit (module docstring).
+    """Run the effective engine through :func:`easyhard.sgd.run`.
 
-    Same arguments and output as :func:`easyhard.sgd.run` (one neuron). ``loss`` holds the
-    population mean of the per-sample loss at the recorded overlaps (the diffusion has no
-    per-sample losses). ``ito=False`` drops the Ito contraction (a negative control, not the
-    process); ``eps`` is the step accuracy; ``degree`` that of the Chebyshev tables
-    (:func:`easyhard.theory.effective.chebyshev_tables`).
-    ``config["sde_steps"]`` holds the number of integration steps per walker.
+    ``easyhard.sgd.run(model, steps, lr, activation, a, walkers, engine="effective",
+    seed=seed, **kwargs)``: the diffusion limit (module docstring, :func:`run_engine` for
+    its options ``ito``, ``eps`` and ``degree``).
     """
-    if not isinstance(model, MixedCumulantModel):
-        raise TypeError(f"model must be a MixedCumulantModel, got {type(model).__name__}")
-    steps = check_int("steps", steps, 1)
-    walkers = check_int("walkers", walkers, 1)
-    if neurons != 1:
-        raise ValueError(f"engine='effective' simulates one neuron (neurons=1), got neurons={neurons}")
-    seed = check_seed(seed)
-    lr = float(lr)
-    if not math.isfinite(lr) or lr <= 0.0:
-        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
-    if not (isinstance(eps, (int, float)) and 0.0 < eps <= 0.5):
-        raise ValueError(f"eps (step accuracy) must lie in (0, 0.5], got {eps!r}")
-    degree = check_int("degree", degree, 4)
-    act = get_activation(activation)
-    if act.name not in SLOPES:
-        raise ValueError(f"engine='effective' needs a smooth activation {tuple(SLOPES)}, got {act.name!r}")
-    a_, _ = vp_coefficients(a)
-    eta = _check_thresholds(thresholds)
-    if init is None:
-        start = np.zeros(0)
-    else:
-        start = np.asarray(init, dtype=np.float64)
-        if start.shape != (2,) or not np.all(np.isfinite(start)) or float(start @ start) >= 1.0:
-            raise ValueError(f"init must be (alpha_u, alpha_v) with alpha_u^2 + alpha_v^2 < 1, got {init!r}")
-    if isinstance(records, (int, np.integer)):
-        rec = record_steps(steps, int(records))
-    else:
-        rec = np.asarray(records, dtype=np.int64)
-        if rec.ndim != 1 or rec[0] != 0 or np.any(np.diff(rec) <= 0) or rec[-1] != steps:
-            raise ValueError("records must be increasing steps from 0 to steps")
-    tab = np.ascontiguousarray(chebyshev_tables(model, act, a_, c, A, degree))
-    assert tab.shape[0] == len(FIELDS) and FIELDS[7] == "loss"
-    R = rec.size
-    out_u = np.full((walkers, 1, R), np.nan)
-    out_v = np.full((walkers, 1, R), np.nan)
-    out_loss = np.full((walkers, R), np.nan)
-    out_pass = np.full((walkers, 2), np.nan)
-    counts = np.zeros(walkers, dtype=np.int64)
-    from tqdm.auto import tqdm
+    from easyhard.sgd.run import run
 
-    t0 = time.perf_counter()
-    for i in tqdm(range(walkers), desc=f"effective d={model.d}", disable=not progress, leave=False):
-        counts[i] = _walker_from(
-            walker_generator(seed, i), start, model.d, lr, bool(ito), tab, rec, eta, bool(stop_at_passage),
-            float(eps), out_u[i, 0], out_v[i, 0], out_loss[i], out_pass[i],
-        )
-    wall = time.perf_counter() - t0
-    tracked = {k: np.where(np.isnan(out_pass[:, i]), np.inf, out_pass[:, i])
-               for i, k in enumerate(("u", "v")) if not np.isnan(eta[i])}
-    config = {
-        "engine": "effective", "backend": "numba", "d": model.d, "steps": steps, "lr": lr,
-        "activation": act.name, "a": a_, "c": a_ if c is None else float(c), "A": float(A),
-        "walkers": walkers, "neurons": 1, "seed": seed, "beta_u": model.beta_u, "beta_v": model.beta_v,
-        "latent": model.latent, "p_corr": model.p_corr, "rho": model.rho,
-        "thresholds": {k: float(eta[0 if k == "u" else 1]) for k in tracked},
-        "init": None if init is None else start.tolist(), "ito": bool(ito), "eps": float(eps),
-        "degree": degree, "sde_steps": counts,
-    }
-    return Trajectories(rec, out_u, out_v, out_loss, tracked, config, wall, None)
+    return run(model, steps, lr, activation, a, walkers, "effective", seed, **kwargs)
+
+
+__all__ = ["EPS", "run_effective", "run_engine"]

@@ -148,9 +148,12 @@ def sweep_config(step_scale: float, dims: tuple[int, ...] = SWEEP_DIMS, walkers:
 
 def quartic_sweep(step_scale: float = 0.1, *, compute: bool = True, progress: bool = False,
                   **overrides: Any) -> Any:
-    """The saved effective-engine sweep ``sgd_effective_quartic`` (a SampleComplexity), computed
+    """The saved effective-engine quartic sweep.
+
+    ``sgd_effective_quartic`` (a SampleComplexity), computed
     if missing and ``compute`` (each d is checkpointed, so a cut-off run resumes); None if
-    missing and not ``compute``."""
+    missing and not ``compute``.
+    """
     from easyhard.sgd import SampleComplexity, sample_complexity
 
     cfg = sweep_config(step_scale, **overrides)
@@ -175,9 +178,12 @@ def large_d_fit(sweep: Any, n_boot: int = 2000) -> tuple[float, float, float, fl
 
 
 def validation_table(effective_walkers: int = 1000) -> list[dict[str, Any]]:
-    """One row per validation (case, d): walkers, exact and effective median passage, KS p-values
+    """The validation table of the effective engine.
+
+    One row per validation (case, d): walkers, exact and effective median passage, KS p-values
     with and without the Ito contraction. The quartic rows use the saved exact references
-    (missing ones are skipped); the cheap cases run 400 exact walkers live."""
+    (missing ones are skipped); the cheap cases run 400 exact walkers live.
+    """
     rows = []
     for case in VALIDATION_CASES:
         for d in VALIDATION_DIMS:

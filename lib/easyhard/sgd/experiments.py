@@ -1,5 +1,6 @@
-"""The sample-complexity experiments of the chapter "Easy and hard", per scale, and the
-long saved sweeps.
+"""The sample-complexity experiments of the chapter "Easy and hard".
+
+Per scale, and the long saved sweeps.
 
 ``python -c "from easyhard.sgd.experiments import scaling; scaling('quartic', 'laptop')"``
 runs one case at one scale, caching each d under ``.cache/sgd_sweeps`` (a cut-off
@@ -61,8 +62,11 @@ def scaling_config(case: str, scale: str | None = None) -> dict[str, Any]:
 
 def scaling(case: str, scale: str | None = None, *, compute: bool = True,
             progress: bool = True) -> SampleComplexity | None:
-    """The saved sweep of ``case`` at ``scale``, computed (and saved) if missing and
-    ``compute``; None if missing and not ``compute``."""
+    """The saved sweep of ``case`` at ``scale``.
+
+    Computed (and saved) if missing and
+    ``compute``; None if missing and not ``compute``.
+    """
     scale_name = check_scale(scale) if scale is not None else None
     cfg = scaling_config(case, scale_name)
     name = f"sgd_scaling_{case}"
@@ -116,6 +120,7 @@ def long_sweep(name: str, *, compute: bool = False, n_jobs: int | None = None,
 
 
 def main() -> None:
+    """Run or resume one long sweep of :data:`LONG_SWEEPS` (the command line)."""
     parser = argparse.ArgumentParser(description="Run or resume a long saved SGD sweep.")
     parser.add_argument("name", choices=sorted(LONG_SWEEPS))
     parser.add_argument("--n-jobs", type=int, default=None, help="joblib workers (default 1)")

@@ -72,10 +72,12 @@ import numba as nb
 import numpy as np
 
 from easyhard.sgd._kernels import (
+    ABORT_MASK,
     Schedule,
     chi_square,
     chi_square_law,
-    draw_latents,
+    latent_draws,
+    latent_nu,
     map_chunks,
     neuron_coefficients,
     track_passage,
@@ -103,7 +105,7 @@ def _reduced_walker(
     a, s, c, amp, code, lr = P.a, P.s, P.c, P.amp, P.code, P.lr
     su, nu_scale, inv_sqrt_1bv = P.su, P.nu_scale, 1.0 - P.shrink
     gaussian, atoms, cdf, cuts, p_corr = P.gaussian, P.atoms, P.cdf, P.cuts, P.p_corr
-    rec, eta_u, eta_v, stop = S.rec, S.eta[0], S.eta[1], S.stop
+    rec, eta_u, eta_v, stop, abort = S.rec, S.eta[0], S.eta[1], S.stop, S.abort
     lr2 = lr * lr
     if init.size == 2:
         mu, mv = init[0], init[1]
@@ -120,9 +122,13 @@ def _reduced_walker(
         ri = 1
     loss_sum = 0.0
     loss_n = 0
+    pass_u, pass_v = out_pass[0], out_pass[1]
     for n in range(1, rec[rec.size - 1] + 1):
+        if (n & ABORT_MASK) == 0 and abort[0] != 0:  # Ctrl-C (see map_chunks)
+            break
         # step 2: the sample in the frame (u, v, e)
-        lam, nu = draw_latents(rng, gaussian, atoms, cdf, cuts, p_corr)
+        lam, coupled, x_nu = latent_draws(rng, gaussian, p_corr)
+        nu = latent_nu(lam, coupled, x_nu, gaussian, atoms, cdf, cuts)
         z_u = rng.standard_normal()
         z_v = rng.standard_normal()
         z_e = rng.standard_normal()
@@ -155,7 +161,7 @@ def _reduced_walker(
         mu = wu * inv
         mv = wv * inv
         r = math.sqrt(rest2) * inv
-        done = track_passage(n, abs(mu), abs(mv), eta_u, eta_v, stop, out_pass)
+        pass_u, pass_v, done = track_passage(n, abs(mu), abs(mv), eta_u, eta_v, stop, pass_u, pass_v)
         if ri < rec.size and rec[ri] == n:
             out_u[ri] = mu
             out_v[ri] = mv
@@ -165,6 +171,7 @@ def _reduced_walker(
             ri += 1
         if done:
             break
+    out_pass[0], out_pass[1] = pass_u, pass_v
 
 
 def run_reduced(
@@ -172,7 +179,9 @@ def run_reduced(
     neurons: int = 1, threads: int = 1, progress: bool = False, backend: str = "numba",
     complement: str = "exact", first: int = 0, device: object = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, None]:
-    """Walkers ``first .. first + walkers - 1`` of the reduced engine (the engine interface of
+    """Run the reduced engine.
+
+    Walkers ``first .. first + walkers - 1`` of the reduced engine (the engine interface of
     :mod:`easyhard.sgd.run`): walker i from :func:`~easyhard.sgd._kernels.walker_generator`
     ``(seed, i)``, in chunks on ``threads`` threads. ``backend`` must be ``"numba"``.
 
@@ -196,13 +205,15 @@ def run_reduced(
     start = np.zeros(0) if init is None else np.asarray(init, dtype=np.float64)
     law, start_law = chi_square_law(P.d - 3), chi_square_law(P.d - 2)
     code = COMPLEMENTS[complement]
+    flag = np.zeros(1, dtype=np.uint8)
+    schedule = schedule._replace(abort=flag)
 
     def work(lo: int, hi: int) -> None:
         for i in range(lo, hi):
             _reduced_walker(walker_generator(seed, first + i), start, P, schedule, code, law,
                             start_law, out_u[i, 0], out_v[i, 0], out_loss[i], out_pass[i])
 
-    map_chunks(work, walkers, threads, progress=progress, desc=f"reduced d={P.d}")
+    map_chunks(work, walkers, threads, progress=progress, desc=f"reduced d={P.d}", abort=flag)
     return out_u, out_v, out_loss, out_pass, None
 
 

@@ -23,8 +23,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
+from easyhard._validation import check_choice, check_int, check_scalar, check_seed
 from easyhard.activations import Activation, get_activation, is_builtin
-from easyhard.config import check_seed
 from easyhard.config import device as default_device
 from easyhard.data.mcm import MixedCumulantModel
 from easyhard.diffusion import vp_coefficients
@@ -35,21 +35,29 @@ from easyhard.sgd._kernels import ACTIVATION_CODES, KernelParams, Schedule, defa
 ENGINES: dict[str, str] = {
     "direct": "easyhard.sgd.run:run_direct",
     "reduced": "easyhard.sgd.reduced:run_reduced",
+    "effective": "easyhard.sgd.effective:run_engine",
 }
+#: keyword options of :func:`run` that only one engine takes (passed on to it)
+ENGINE_OPTIONS: dict[str, tuple[str, ...]] = {"effective": ("ito", "eps", "degree")}
 BACKENDS: tuple[str, ...] = ("auto", "numba", "torch")
 COMPLEMENTS: tuple[str, ...] = ("exact", "mean", "drop")
 SPIKES: tuple[str, ...] = ("u", "v")
 
 
 class EngineOutput(NamedTuple):
-    """What an engine returns (shapes in the module docstring); ``passage`` is NaN where
-    a spike was not reached or not tracked."""
+    """What an engine returns.
+
+    Shapes as in the module docstring; ``passage`` is NaN where
+    a spike was not reached or not tracked; ``extra``: engine-specific entries of the
+    run's ``config``.
+    """
 
     alpha_u: np.ndarray
     alpha_v: np.ndarray
     loss: np.ndarray
     passage: np.ndarray
     weights: np.ndarray | None
+    extra: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +78,7 @@ class Problem:
 
     @property
     def d(self) -> int:
+        """The dimension."""
         return self.model.d
 
     def kernel(self) -> KernelParams:
@@ -98,7 +107,7 @@ def make_problem(
         raise TypeError(f"model must be a MixedCumulantModel, got {type(model).__name__}")
     if model.beta_m != 0.0:
         raise ValueError(f"the SGD engines need model.beta_m == 0 (no mean spike), got {model.beta_m}")
-    lr = check_positive("lr", lr)
+    lr = check_scalar(lr, "lr", lo=0.0, closed="neither")
     if not isinstance(activation, (str, Activation)):
         raise TypeError(f"activation must be a name in {tuple(ACTIVATION_CODES)} or a built-in "
                         f"Activation, got {type(activation).__name__}")
@@ -109,31 +118,11 @@ def make_problem(
         raise ValueError(f"the SGD engines compile only the built-in activations "
                          f"{tuple(ACTIVATION_CODES)}; got a custom Activation {act.name!r}")
     a, s = vp_coefficients(a)
-    c = a if c is None else float(c)
-    if not math.isfinite(c):
-        raise ValueError(f"c (skip coefficient) must be finite, got {c!r}")
-    amp = float(amp)
-    if not math.isfinite(amp) or amp == 0.0:
+    c = a if c is None else check_scalar(c, "c (skip coefficient)")
+    amp = check_scalar(amp, "A (amplitude)")
+    if amp == 0.0:
         raise ValueError(f"A (amplitude) must be finite and non-zero, got {amp!r}")
     return Problem(model, act, a, s, c, amp, lr)
-
-
-def check_positive(name: str, value: float) -> float:
-    """``value`` as a float if finite and > 0, else ``ValueError``."""
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(x) or x <= 0.0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return x
-
-
-def check_int(name: str, value: int, minimum: int) -> int:
-    """``value`` if it is an integer >= ``minimum``, else ``ValueError``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def check_thresholds(thresholds: Mapping[str, float] | None) -> np.ndarray:
@@ -142,10 +131,8 @@ def check_thresholds(thresholds: Mapping[str, float] | None) -> np.ndarray:
     for key, eta in (thresholds or {}).items():
         if key not in SPIKES:
             raise ValueError(f"thresholds keys must be in {SPIKES}, got {key!r}")
-        eta = float(eta)
-        if not 0.0 < eta < 1.0:
-            raise ValueError(f"threshold for {key!r} must lie in (0, 1), got {eta!r}")
-        out[SPIKES.index(key)] = eta
+        out[SPIKES.index(key)] = check_scalar(eta, f"threshold for {key!r}", lo=0.0, hi=1.0,
+                                              closed="neither")
     return out
 
 
@@ -160,8 +147,16 @@ def check_init(init: tuple[float, float] | None) -> np.ndarray | None:
 
 
 def record_steps(steps: int, records: int = 64) -> np.ndarray:
+<<<<<<< HEAD
     """0 and about ``records`` log-spaced steps in [1, steps] (:func:`easyhard.grids.log_steps`)."""
     return log_steps(check_int("steps", steps, 1), check_int("records", records, 2))
+=======
+    """0 and about ``records`` log-spaced steps in [1, steps] (always including ``steps``)."""
+    steps = check_int(steps, "steps", lo=1)
+    records = check_int(records, "records", lo=2)
+    grid = np.unique(np.round(np.geomspace(1, steps, records)).astype(np.int64))
+    return np.concatenate([[0], grid])
+>>>>>>> s16-eng
 
 
 def _check_records(records: int | np.ndarray, steps: int) -> np.ndarray:
@@ -249,7 +244,7 @@ def run(
     threads: int | None = None,
     first_walker: int = 0,
     device: str | torch.device | None = None,
-    **effective: Any,
+    **options: Any,
 ) -> Trajectories:
     """Projected online SGD of the tied neuron denoiser on fresh MCM samples.
 
@@ -296,33 +291,30 @@ def run(
         Device of the torch backend (default :func:`easyhard.config.device`); ``"auto"``
         picks torch when it is CUDA.
 
-    **effective
-        Options of the effective engine (see :func:`easyhard.sgd.effective.run_effective`);
-        refused for the other engines.
+    **options
+        Options of one engine (:data:`ENGINE_OPTIONS`): ``ito``, ``eps`` and ``degree`` of the
+        effective engine (:func:`easyhard.sgd.effective.run_engine`); refused for the others.
 
     Returns
     -------
     Trajectories
     """
-    if engine == "effective":
-        from easyhard.sgd.effective import run_effective
-
-        return run_effective(model, steps, lr, activation, a, walkers, seed, neurons=neurons, c=c,
-                             A=A, thresholds=thresholds, stop_at_passage=stop_at_passage,
-                             records=records, init=init, progress=progress, **effective)
-    if effective:
-        raise TypeError(f"options {sorted(effective)} apply to engine='effective' only")
-    steps = check_int("steps", steps, 1)
-    walkers = check_int("walkers", walkers, 1)
-    neurons = check_int("neurons", neurons, 1)
-    first_walker = check_int("first_walker", first_walker, 0)
-    threads = default_threads() if threads is None else check_int("threads", threads, 1)
+    engine = check_choice(engine, "engine", tuple(ENGINES))
+    unknown = sorted(set(options) - set(ENGINE_OPTIONS.get(engine, ())))
+    if unknown:
+        owners = {k: e for e, keys in ENGINE_OPTIONS.items() for k in keys}
+        where = ", ".join(f"{k!r} applies to engine={owners[k]!r} only" if k in owners
+                          else f"{k!r} is not an option of run" for k in unknown)
+        raise TypeError(f"unexpected options for engine={engine!r}: {where}")
+    steps = check_int(steps, "steps", lo=1)
+    walkers = check_int(walkers, "walkers", lo=1)
+    neurons = check_int(neurons, "neurons", lo=1)
+    first_walker = check_int(first_walker, "first_walker", lo=0)
+    threads = default_threads() if threads is None else check_int(threads, "threads", lo=1)
     seed = check_seed(seed)
     fn = engine_function(engine)
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    if complement not in COMPLEMENTS:
-        raise ValueError(f"complement must be one of {COMPLEMENTS}, got {complement!r}")
+    backend = check_choice(backend, "backend", BACKENDS)
+    complement = check_choice(complement, "complement", COMPLEMENTS)
     if complement != "exact" and engine != "reduced":
         raise ValueError("complement applies to engine='reduced' only")
     if engine != "direct" and neurons != 1:
@@ -338,7 +330,7 @@ def run(
     t0 = time.perf_counter()
     out = EngineOutput(*fn(params, walkers, schedule, seed, start, neurons=neurons, threads=threads,
                            progress=progress, backend=used, complement=complement, first=first_walker,
-                           device=dev))
+                           device=dev, **options))
     wall = time.perf_counter() - t0
     tracked = {k: np.where(np.isnan(out.passage[:, i]), np.inf, out.passage[:, i])
                for i, k in enumerate(SPIKES) if not np.isnan(eta[i])}
@@ -350,5 +342,6 @@ def run(
         "p_corr": model.p_corr, "rho": model.rho,
         "thresholds": {k: float(eta[SPIKES.index(k)]) for k in tracked},
         "init": None if start is None else start.tolist(), "complement": complement,
+        **(out.extra or {}),
     }
     return Trajectories(rec, out.alpha_u, out.alpha_v, out.loss, tracked, config, wall, out.weights)

@@ -25,16 +25,14 @@ import numpy as np
 from joblib import Parallel, delayed
 
 from easyhard import results
-from easyhard.config import check_seed
+from easyhard._validation import check_choice, check_int, check_scalar, check_seed
 from easyhard.data.mcm import MixedCumulantModel
 from easyhard.sgd._kernels import walker_chunks
-from easyhard.sgd.run import check_int, check_positive, run
+from easyhard.sgd.run import ENGINES, run
 from easyhard.theory import flow
 
 #: the version of the per-walker streams, part of every checkpoint key
 STREAMS = 2
-#: budget (steps) for a spike the flow never escapes: 1e4 d^3 steps
-UNREACHED_BUDGET = 1e4
 #: no walker gets fewer than this many steps
 MIN_STEPS = 1000
 STEP_RULES: tuple[str, ...] = ("log", "inverse_d", "constant")
@@ -43,8 +41,7 @@ STARTS: tuple[str, ...] = ("uniform", "median")
 
 def step_size(d: int, rule: str, scale: float) -> float:
     """delta(d) of the rule (module docstring)."""
-    if rule not in STEP_RULES:
-        raise ValueError(f"step_rule must be one of {STEP_RULES}, got {rule!r}")
+    check_choice(rule, "step_rule", STEP_RULES)
     if rule == "log":
         return scale / math.log(d)
     if rule == "inverse_d":
@@ -136,8 +133,11 @@ class SampleComplexity:
 
 
 def sweep_seed(seed: int, d: int) -> int:
-    """The run seed of dimension ``d`` in a sweep seeded with ``seed``: 63 bits of
-    ``SeedSequence([seed, d])``, so different (seed, d) pairs never share a stream."""
+    """The run seed of dimension ``d`` in a sweep seeded with ``seed``.
+
+    63 bits of
+    ``SeedSequence([seed, d])``, so different (seed, d) pairs never share a stream.
+    """
     return int(np.random.SeedSequence([check_seed(seed), int(d)]).generate_state(1, np.uint64)[0] >> 1)
 
 
@@ -183,6 +183,7 @@ def sample_complexity(
     chunk: int | None = None,
     n_jobs: int | None = None,
     threads: int = 1,
+    max_steps: int | None = None,
 ) -> SampleComplexity:
     """Run ``walkers`` walkers per d until ``|alpha_spike| >= eta`` (weak recovery).
 
@@ -222,24 +223,35 @@ def sample_complexity(
         joblib workers (None: joblib's default, 1 unless a ``parallel_config`` says otherwise).
     threads : int
         Threads per task for its walkers (they do not change the numbers).
+    max_steps : int, optional
+        Steps per walker where the population flow never reaches ``eta`` (a spike that is
+        absent, or a sign the neuron cannot learn; the budget above is then undefined).
+        Without it such a sweep is refused before any work: a walker would otherwise
+        run until it happens to pass, for as long as 1e4 d^3 steps.
 
     Returns
     -------
     SampleComplexity
     """
-    dims = np.asarray(sorted({check_int("dims entry", int(d), 5) for d in dims}), dtype=np.int64)
-    if spike not in ("u", "v"):
-        raise ValueError(f"spike must be 'u' or 'v', got {spike!r}")
-    if not 0.0 < eta < 1.0:
-        raise ValueError(f"eta (weak-recovery threshold) must lie in (0, 1), got {eta!r}")
-    if start not in STARTS:
-        raise ValueError(f"start must be one of {STARTS}, got {start!r}")
-    step_scale = check_positive("step_scale", step_scale)
-    budget = check_positive("budget", budget)
-    walkers = check_int("walkers", walkers, 1)
-    chunk = walkers if chunk is None else check_int("chunk", chunk, 1)
-    threads = check_int("threads", threads, 1)
+    if isinstance(dims, (str, bytes)) or np.ndim(dims) != 1 or len(dims) == 0:
+        raise ValueError(f"dims must be a non-empty list of integers >= 5, got {dims!r}")
+    dims = np.asarray(sorted({check_int(d, "dims entry", lo=5) for d in dims}), dtype=np.int64)
+    spike = check_choice(spike, "spike", ("u", "v"))
+    eta = check_scalar(eta, "eta (weak-recovery threshold)", lo=0.0, hi=1.0, closed="neither")
+    start = check_choice(start, "start", STARTS)
+    engine = check_choice(engine, "engine", tuple(ENGINES))
+    step_scale = check_scalar(step_scale, "step_scale", lo=0.0, closed="neither")
+    budget = check_scalar(budget, "budget", lo=0.0, closed="neither")
+    walkers = check_int(walkers, "walkers", lo=1)
+    chunk = walkers if chunk is None else check_int(chunk, "chunk", lo=1)
+    threads = check_int(threads, "threads", lo=1)
     seed = check_seed(seed)
+    if max_steps is not None:
+        max_steps = check_int(max_steps, "max_steps", lo=1)
+    strength = beta_u if spike == "u" else beta_v
+    if check_scalar(strength, f"beta_{spike}", lo=0.0) == 0.0 and max_steps is None:
+        raise ValueError(f"spike={spike!r} with beta_{spike}=0: the model has no such spike, so no "
+                         f"walker can learn it (set beta_{spike} > 0, or pass max_steps)")
     step_size(int(dims[0]), step_rule, step_scale)
     config = {
         "beta_u": beta_u, "beta_v": beta_v, "latent": latent, "p_corr": p_corr, "spike": spike,
@@ -247,13 +259,22 @@ def sample_complexity(
         "step_scale": step_scale, "walkers": walkers, "engine": engine, "start": start,
         "budget": budget, "seed": seed,
     }
+    if max_steps is not None:  # only then, so that the keys of existing checkpoints stay valid
+        config["max_steps"] = max_steps
     lrs, theory, formula, tasks = [], [], [], []
     for d in dims:
         d = int(d)
         model = MixedCumulantModel(d, beta_u=beta_u, beta_v=beta_v, latent=latent, p_corr=p_corr, seed=d)
         lr = step_size(d, step_rule, step_scale) / d
         tau = flow.escape_time(model, spike, eta, activation, a)
-        steps = max(MIN_STEPS, int(budget * tau / lr)) if math.isfinite(tau) else int(UNREACHED_BUDGET * d**3)
+        if math.isfinite(tau):
+            steps = max(MIN_STEPS, int(budget * tau / lr))
+        elif max_steps is not None:
+            steps = max_steps
+        else:
+            raise ValueError(f"the population flow never reaches |alpha_{spike}| = {eta} at d={d} "
+                             f"(escape_time is inf: the neuron cannot learn this spike), so the "
+                             f"budget of {budget} x the flow's steps is undefined; pass max_steps")
         init = (flow.median_start(d),) * 2 if start == "median" else None
         lrs.append(lr)
         theory.append(tau / lr)
