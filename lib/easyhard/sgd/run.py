@@ -147,16 +147,8 @@ def check_init(init: tuple[float, float] | None) -> np.ndarray | None:
 
 
 def record_steps(steps: int, records: int = 64) -> np.ndarray:
-<<<<<<< HEAD
     """0 and about ``records`` log-spaced steps in [1, steps] (:func:`easyhard.grids.log_steps`)."""
-    return log_steps(check_int("steps", steps, 1), check_int("records", records, 2))
-=======
-    """0 and about ``records`` log-spaced steps in [1, steps] (always including ``steps``)."""
-    steps = check_int(steps, "steps", lo=1)
-    records = check_int(records, "records", lo=2)
-    grid = np.unique(np.round(np.geomspace(1, steps, records)).astype(np.int64))
-    return np.concatenate([[0], grid])
->>>>>>> s16-eng
+    return log_steps(check_int(steps, "steps", lo=1), check_int(records, "records", lo=2))
 
 
 def _check_records(records: int | np.ndarray, steps: int) -> np.ndarray:
