@@ -43,18 +43,20 @@ import sys
 from pathlib import Path
 
 import nbformat
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = ROOT / "chapters"
 GATE_TAG, SOLUTION_TAG, TEST_TAG = "solution-gate", "solution", "autograder"
 EXERCISES_HEADING = "## Exercises"
+BACK_MATTER = "Back matter"  # the _toc.yml part without exercises (figure map, notation, ...)
 
 
 def chapter_stems() -> list[str]:
-    """The chapters of the table of contents, in book order."""
-    toc = (ROOT / "_toc.yml").read_text()
-    stems = [line.split("file:")[1].strip().removeprefix("chapters/") for line in toc.splitlines()
-             if "file: chapters/" in line]
+    """The teaching chapters of the table of contents, in book order (the back matter excluded)."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    stems = [entry["file"].removeprefix("chapters/") for part in toc["parts"]
+             if part["caption"] != BACK_MATTER for entry in part["chapters"]]
     return [s for s in stems if (CHAPTERS / f"{s}.ipynb").exists()]
 
 
