@@ -15,7 +15,6 @@ PUBLIC = [
     ("easyhard.denoisers", "NeuronDenoiser", "easyhard.denoisers.neuron"),
     ("easyhard.denoisers", "UNet", "easyhard.denoisers.unet"),
     ("easyhard.denoisers", "UNetConfig", "easyhard.denoisers.unet"),
-    ("easyhard.denoisers", "unet", "easyhard.denoisers.unet"),
     ("easyhard.theory", "hermite_coefficients", "easyhard.theory.hermite"),
     ("easyhard.theory", "information_exponent", "easyhard.theory.exponent"),
     ("easyhard.sgd", "run", "easyhard.sgd.run"),
@@ -41,16 +40,21 @@ def test_all_resolves(package):
 
 def test_unet_presets():
     """The U-Net presets are importable and build the networks their names promise."""
-    from easyhard.denoisers import UNET_PRESETS, UNetConfig, count_parameters, unet
+    from easyhard.denoisers import UNET_PRESETS, UNet, UNetConfig, count_parameters
+    from easyhard.denoisers.unet import PRESETS
 
+    assert UNET_PRESETS is PRESETS
     assert set(UNET_PRESETS) == {"tiny", "small", "ddpm"}
     assert all(isinstance(cfg, UNetConfig) for cfg in UNET_PRESETS.values())
-    assert 1.61e6 < count_parameters(unet("tiny")) < 1.63e6  # the module docstring says 1.62M
+    assert 1.61e6 < count_parameters(UNet(UNET_PRESETS["tiny"])) < 1.63e6  # the docstring: 1.62M
 
 
 def test_submodules_not_shadowed():
     """Re-exports must not hide a submodule of the same name (``import a.b as m`` reads a.b)."""
     import easyhard.data
-    import easyhard.data.cifar_surrogate as module
+    import easyhard.data.cifar_surrogate as surrogate_module
+    import easyhard.denoisers
+    import easyhard.denoisers.unet as unet_module
 
-    assert easyhard.data.cifar_surrogate is module
+    assert easyhard.data.cifar_surrogate is surrogate_module
+    assert easyhard.denoisers.unet is unet_module

@@ -9,7 +9,6 @@ surrogate of CIFAR-10 and its cached eigendecomposition).
 """
 
 from easyhard.data.cifar import Cifar10, CorruptArchiveError, load_cifar10
-from easyhard.data.cifar_surrogate import fit_surrogate, wiener_eps_mse
 from easyhard.data.latents import LatentLaw, coupled_moment, latent_law, sign_flip_law
 from easyhard.data.mcm import MixedCumulantModel
 from easyhard.data.surrogate import GaussianSurrogate
@@ -21,9 +20,7 @@ __all__ = [
     "LatentLaw",
     "MixedCumulantModel",
     "coupled_moment",
-    "fit_surrogate",
     "latent_law",
     "load_cifar10",
     "sign_flip_law",
-    "wiener_eps_mse",
 ]

@@ -105,12 +105,12 @@ class MixedCumulantModel:
     # -- analytic statistics -------------------------------------------------
     @property
     def nu_scale(self) -> float:
-        """sqrt(beta_v / (1 + beta_v)): the coefficient of nu in v.x0."""
+        """The coefficient of nu in v.x0, ``sqrt(beta_v / (1 + beta_v))``."""
         return math.sqrt(self.beta_v / (1.0 + self.beta_v))
 
     @property
     def shrink(self) -> float:
-        """1 - 1/sqrt(1 + beta_v): the whitening is S = I - shrink v v^T."""
+        """The whitening ``S = I - shrink v v^T`` has ``shrink = 1 - 1/sqrt(1 + beta_v)``."""
         return 1.0 - 1.0 / math.sqrt(1.0 + self.beta_v)
 
     def latent_cumulant(self, k: int) -> float:

@@ -23,7 +23,7 @@ import torch
 from easyhard._validation import check_int, check_scalar
 from easyhard.diffusion import check_noise_level, vp_coefficients
 
-#: the most entries one call may allocate (a size guard: 2**31 float32 values are 8 GB)
+#: The most entries one call may allocate, a size guard (2**31 float32 values are 8 GB).
 MAX_ELEMENTS = 2**31
 
 #: relative tolerance of the symmetry, PSD and orthonormality checks
