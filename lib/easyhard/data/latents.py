@@ -97,7 +97,20 @@ class LatentLaw:
 
 
 def latent_law(name: str, skew_p: float = 0.2) -> LatentLaw:
-    """The law called ``name`` (one of :data:`~easyhard.data.latents.LATENTS`)."""
+    """The law called ``name``.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`~easyhard.data.latents.LATENTS`.
+    skew_p : float
+        For ``"skewed"``, the probability p of the positive atom ``sqrt((1 - p)/p)``, in (0, 1).
+
+    Returns
+    -------
+    LatentLaw
+        A zero-mean, unit-variance law with its atoms, probabilities and cumulants.
+    """
     if name == "rademacher":
         return LatentLaw(name, np.array([-1.0, 1.0]), np.array([0.5, 0.5]))
     if name == "skewed":

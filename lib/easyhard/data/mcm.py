@@ -41,13 +41,36 @@ class MixedCumulantModel:
 
     Parameters
     ----------
-    d: dimension (>= 2; >= 3 when ``beta_m > 0``).
-    beta_u, beta_v, beta_m: strengths of the covariance, cumulant and mean spikes (>= 0).
-    latent: law of nu, one of ``rademacher``, ``skewed``, ``three_point``, ``gaussian``
-        (see :mod:`easyhard.data.latents`).
-    p_corr: probability in [0, 1] that nu is coupled to lam.
-    skew_p: for ``latent="skewed"``, the probability of the positive atom sqrt((1-p)/p).
-    seed: seeds the spike directions and the sampling stream (None: fresh entropy).
+    d : int
+        Dimension (>= 2; >= 3 when ``beta_m > 0``).
+    beta_u, beta_v, beta_m : float
+        Strengths of the covariance, cumulant and mean spikes (>= 0).
+    latent : str
+        Law of nu, one of :data:`~easyhard.data.latents.LATENTS` (see
+        :mod:`easyhard.data.latents`).
+    p_corr : float
+        Probability in [0, 1] that nu is coupled to lam.
+    skew_p : float
+        For ``latent="skewed"``, the probability of the positive atom ``sqrt((1-p)/p)``.
+    seed : int or None
+        Seeds the spike directions and the sampling stream (None: fresh entropy).
+    device, dtype
+        Where and in which floating-point type the samples are made.
+
+    Attributes
+    ----------
+    u, v : torch.Tensor
+        The covariance and cumulant spikes, unit and orthogonal, shape (d,).
+    m : torch.Tensor or None
+        The mean spike (None when ``beta_m = 0``).
+    law : LatentLaw
+        The law of nu.
+
+    Examples
+    --------
+    >>> model = MixedCumulantModel(64, beta_u=5.0, beta_v=5.0, seed=0)
+    >>> model.sample(1000).shape
+    torch.Size([1000, 64])
     """
 
     def __init__(

@@ -176,6 +176,18 @@ class GaussianSurrogate:
         return out.to(dev, dtype).reshape(shape)
 
     def mmse(self, a: float) -> float:
-        """sum_i s^2 lambda_i / (a^2 lambda_i + s^2): the Wiener error in x0 units, summed over dims."""
+        """The error of the Wiener filter, the Wiener floor.
+
+        Parameters
+        ----------
+        a : float
+            Noise level (signal coefficient) in (0, 1); ``s = sqrt(1 - a^2)``.
+
+        Returns
+        -------
+        float
+            ``sum_i s^2 lambda_i / (a^2 lambda_i + s^2)`` over the eigenvalues of the
+            covariance: x0 units, summed over the d dimensions, per sample.
+        """
         a, s = vp_coefficients(a)
         return float((s * s * self.eigvals / (a * a * self.eigvals + s * s)).sum())
