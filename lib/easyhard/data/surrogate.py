@@ -142,7 +142,22 @@ class GaussianSurrogate:
         device: torch.device | str | None = None,
         dtype: torch.dtype = torch.float32,
     ) -> torch.Tensor:
-        """Draw ``n`` samples mu + L g with g ~ N(0, I), shape (n, d)."""
+        """Draw ``n`` samples ``mu + L g`` with ``g ~ N(0, I)`` and ``L L^T = Sigma``.
+
+        Parameters
+        ----------
+        n : int
+            Number of samples.
+        generator : torch.Generator or None
+            Draws g.
+        device, dtype
+            Where and in which floating-point type the samples are returned.
+
+        Returns
+        -------
+        torch.Tensor
+            Samples, shape (n, d).
+        """
         n = check_int(n, "n (number of samples)", lo=1, hi=MAX_ELEMENTS // self.d)
         _check_generator(generator)
         dev = torch.device(device) if device is not None else (generator.device if generator is not None else torch.device("cpu"))
