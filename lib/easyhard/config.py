@@ -34,6 +34,7 @@ __all__ = [
     "torch_generator",
 ]
 
+#: The three scales, from the smallest.
 SCALES: tuple[str, ...] = ("ci", "laptop", "paper")
 SCALE_ENV = "EASYHARD_SCALE"
 T = TypeVar("T")
