@@ -18,6 +18,7 @@ import numpy as np
 import scipy.special
 import torch
 
+#: The names of the built-in activations.
 ACTIVATIONS: tuple[str, ...] = ("tanh", "erf", "relu", "linear")
 
 

@@ -40,6 +40,7 @@ __all__ = [
     "torch_generator",
 ]
 
+#: The three scales, from the smallest.
 SCALES: tuple[str, ...] = ("ci", "laptop", "paper")
 SCALE_ENV = "EASYHARD_SCALE"
 DEVICE_ENV = "EASYHARD_DEVICE"
@@ -72,7 +73,20 @@ def scale() -> str:
 
 
 def preset(by_scale: Mapping[str, T], scale_name: str | None = None) -> T:
-    """Pick the entry of ``by_scale`` for ``scale_name`` (default: the current scale)."""
+    """Pick the entry of a table of presets for one scale.
+
+    Parameters
+    ----------
+    by_scale : Mapping
+        One entry per scale of :data:`SCALES` (``"ci"``, ``"laptop"``, ``"paper"``).
+    scale_name : str or None
+        The scale (case and blanks ignored); None: the current scale, :func:`scale`.
+
+    Returns
+    -------
+    object
+        ``by_scale[scale_name]``.
+    """
     name = check_scale(scale_name) if scale_name is not None else scale()
     missing = [s for s in SCALES if s not in by_scale]
     if missing:

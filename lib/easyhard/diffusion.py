@@ -27,13 +27,38 @@ def check_noise_level(a: float) -> float:
 
 
 def vp_coefficients(a: float) -> tuple[float, float]:
-    """``(a, s)`` with ``s = sqrt(1 - a^2)`` for a noise level ``a`` in (0, 1)."""
+    """The signal and noise coefficients of a noise level.
+
+    Parameters
+    ----------
+    a : float
+        Signal coefficient in (0, 1).
+
+    Returns
+    -------
+    tuple of float
+        ``(a, s)`` with ``s = sqrt(1 - a^2)``.
+    """
     a = check_noise_level(a)
     return a, math.sqrt(1.0 - a * a)
 
 
 def ddpm_alpha_bar(T: int = 1000, beta_start: float = 1e-4, beta_end: float = 0.02) -> torch.Tensor:
-    """``abar_t`` for t = 1..T (entry t-1) of the linear DDPM schedule, float64."""
+    """The cumulative products ``abar_t`` of the linear DDPM schedule.
+
+    Parameters
+    ----------
+    T : int
+        Number of diffusion steps.
+    beta_start, beta_end : float
+        The first and last ``beta_t``, linear in between, ``0 < beta_start <= beta_end < 1``.
+
+    Returns
+    -------
+    torch.Tensor
+        ``abar_t = prod_{tau <= t} (1 - beta_tau)`` for t = 1..T (entry t-1), float64, so that
+        ``a_t = sqrt(abar_t)``.
+    """
     T = check_int(T, "T (number of diffusion steps)", lo=1, hi=T_MAX)
     beta_start = check_scalar(beta_start, "beta_start", lo=0.0, hi=1.0, closed="neither")
     beta_end = check_scalar(beta_end, "beta_end", lo=0.0, hi=1.0, closed="neither")
@@ -48,7 +73,22 @@ def ddpm_alpha_bar(T: int = 1000, beta_start: float = 1e-4, beta_end: float = 0.
 def noise(
     x0: torch.Tensor, a: float, generator: torch.Generator | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Corrupt ``x0``: return ``(x_t, xi)`` with ``x_t = a x0 + s xi``."""
+    """Corrupt ``x0`` at the noise level ``a``.
+
+    Parameters
+    ----------
+    x0 : torch.Tensor
+        Clean samples, floating point, any shape.
+    a : float
+        Signal coefficient in (0, 1); ``s = sqrt(1 - a^2)``.
+    generator : torch.Generator or None
+        Draws the noise.
+
+    Returns
+    -------
+    x_t, xi : torch.Tensor
+        ``x_t = a x0 + s xi`` and the noise ``xi ~ N(0, I)``, both shaped like ``x0``.
+    """
     a, s = vp_coefficients(a)
     if not isinstance(x0, torch.Tensor) or not x0.is_floating_point():
         raise TypeError(f"x0 must be a floating-point torch tensor, got {type(x0).__name__}")

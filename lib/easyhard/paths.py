@@ -118,7 +118,7 @@ def code_fingerprint(*modules: str) -> str:
 
     The first 16 hex digits of the SHA-256 over each ``.py`` file's path
     (relative to its package) and bytes, in sorted order. Pass it as ``code=``
-    to :func:`cached` so that a cache made by other code is recomputed.
+    to :func:`easyhard.results.cached` so that a cache made by other code is recomputed.
 
     Parameters
     ----------

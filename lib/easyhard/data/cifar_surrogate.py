@@ -26,7 +26,7 @@ from easyhard.diffusion import vp_coefficients
 from easyhard.paths import cache_dir, code_fingerprint, remove_stale_temps
 from easyhard.stats import excess_kurtosis
 
-#: the sources whose code makes a cached surrogate: a change to them makes a new one
+#: The modules whose code makes a cached surrogate; a change to them makes a new one.
 SURROGATE_CODE = ("easyhard.data.cifar_surrogate", "easyhard.data.surrogate")
 
 
@@ -55,7 +55,7 @@ def fit_surrogate(data: Cifar10, ridge: float = 1e-5, chunk: int = 5000) -> Gaus
 def cifar_surrogate(data: Cifar10, ridge: float = 1e-5) -> GaussianSurrogate:
     """:func:`fit_surrogate`, cached by the data's content, ``ridge`` and the fitting code.
 
-    The key is :meth:`Cifar10.fingerprint` (a hash of the pixels and labels),
+    The key is :meth:`~easyhard.data.cifar.Cifar10.fingerprint` (a hash of the pixels and labels),
     so another subset of the same size, or a changed archive at the same path,
     gets its own surrogate; and a :func:`~easyhard.paths.code_fingerprint` of
     :data:`SURROGATE_CODE`, so a fix to the fitting code never serves an old one.

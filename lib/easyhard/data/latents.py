@@ -4,14 +4,14 @@ Every law has zero mean and unit variance. Discrete laws are given by their
 atoms and probabilities, so cumulants, samplers and the quantile coupling to
 the Gaussian latent lam are exact.
 
-=============  =====================================  ==========  ==========  ====
-name           law                                    kappa_3     kappa_4     kappa_6
-=============  =====================================  ==========  ==========  ====
-rademacher     +-1 with probability 1/2               0           -2          16
-skewed         sqrt(q/p) w.p. p, -sqrt(p/q) w.p. q     (q-p)/sqrt(pq)  (1-6pq)/(pq)
-three_point    -sqrt3, 0, sqrt3 w.p. 1/6, 2/3, 1/6    0           0           -6
-gaussian       N(0, 1) (control)                      0           0           0
-=============  =====================================  ==========  ==========  ====
+=============  ======================================  ===============  ============  =======
+name           law                                     kappa_3          kappa_4       kappa_6
+=============  ======================================  ===============  ============  =======
+rademacher     +-1 with probability 1/2                0                -2            16
+skewed         sqrt(q/p) w.p. p, -sqrt(p/q) w.p. q     (q-p)/sqrt(pq)   (1-6pq)/(pq)
+three_point    -sqrt3, 0, sqrt3 w.p. 1/6, 2/3, 1/6     0                0             -6
+gaussian       N(0, 1) (control)                       0                0             0
+=============  ======================================  ===============  ============  =======
 
 with q = 1 - p, ``p = skew_p``.
 """
@@ -28,6 +28,7 @@ import torch
 
 from easyhard._validation import check_int, check_scalar
 
+#: The names :func:`latent_law` accepts (``"rademacher_flip"`` is the sign-flip law).
 LATENTS: tuple[str, ...] = ("rademacher", "skewed", "three_point", "gaussian", "rademacher_flip")
 
 
@@ -107,7 +108,20 @@ class LatentLaw:
 
 
 def latent_law(name: str, skew_p: float = 0.2) -> LatentLaw:
-    """The law called ``name`` (one of :data:`LATENTS`)."""
+    """The law called ``name``.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`~easyhard.data.latents.LATENTS`.
+    skew_p : float
+        For ``"skewed"``, the probability p of the positive atom ``sqrt((1 - p)/p)``, in (0, 1).
+
+    Returns
+    -------
+    LatentLaw
+        A zero-mean, unit-variance law with its atoms, probabilities and cumulants.
+    """
     if name == "rademacher":
         return LatentLaw(name, np.array([-1.0, 1.0]), np.array([0.5, 0.5]))
     if name == "skewed":
@@ -132,7 +146,7 @@ def latent_law(name: str, skew_p: float = 0.2) -> LatentLaw:
     raise ValueError(f"latent must be one of {LATENTS}, got {name!r}")
 
 
-#: the |lam| at which the sign-flip coupling turns over so that E[lam nu] = 0:
+#: the ``|lam|`` at which the sign-flip coupling turns over so that E[lam nu] = 0:
 #: exp(-t^2 / 2) = 1/2, i.e. t = sqrt(2 ln 2)
 FLIP_THRESHOLD: float = math.sqrt(2.0 * math.log(2.0))
 
@@ -142,7 +156,7 @@ def sign_flip_law(threshold: float = FLIP_THRESHOLD) -> LatentLaw:
 
     Coupled, nu = s(lam) with the odd, +-1-valued step function
 
-        s(lam) = -sign(lam) for |lam| < t,   s(lam) = sign(lam) for |lam| > t.
+        ``s(lam) = -sign(lam)`` for ``|lam| < t``, ``s(lam) = sign(lam)`` for ``|lam| > t``.
 
     Since s is odd and lam symmetric, nu is Rademacher (its marginal). Its
     correlations with lam are E[lam^k s(lam)] = 0 for even k and, with

@@ -73,6 +73,21 @@ class MixedCumulantModel:
         For an argument of the wrong type (a bool or a string for a number, ...).
     ValueError
         For a value outside its range, named with the range.
+
+    Attributes
+    ----------
+    u, v : torch.Tensor
+        The covariance and cumulant spikes, unit and orthogonal, shape (d,).
+    m : torch.Tensor or None
+        The mean spike (None when ``beta_m = 0``).
+    law : LatentLaw
+        The law of nu.
+
+    Examples
+    --------
+    >>> model = MixedCumulantModel(64, beta_u=5.0, beta_v=5.0, seed=0)
+    >>> model.sample(1000).shape
+    torch.Size([1000, 64])
     """
 
     def __init__(
@@ -144,12 +159,12 @@ class MixedCumulantModel:
     # -- analytic statistics -------------------------------------------------
     @property
     def nu_scale(self) -> float:
-        """sqrt(beta_v / (1 + beta_v)): the coefficient of nu in v.x0."""
+        """The coefficient of nu in v.x0, ``sqrt(beta_v / (1 + beta_v))``."""
         return math.sqrt(self.beta_v / (1.0 + self.beta_v))
 
     @property
     def shrink(self) -> float:
-        """1 - 1/sqrt(1 + beta_v): the whitening is S = I - shrink v v^T."""
+        """The whitening ``S = I - shrink v v^T`` has ``shrink = 1 - 1/sqrt(1 + beta_v)``."""
         return 1.0 - 1.0 / math.sqrt(1.0 + self.beta_v)
 
     def latent_cumulant(self, k: int) -> float:

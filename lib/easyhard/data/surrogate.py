@@ -134,7 +134,22 @@ class GaussianSurrogate:
         device: torch.device | str | None = None,
         dtype: torch.dtype = torch.float32,
     ) -> torch.Tensor:
-        """Draw ``n`` samples mu + L g with g ~ N(0, I), shape (n, d)."""
+        """Draw ``n`` samples ``mu + L g`` with ``g ~ N(0, I)`` and ``L L^T = Sigma``.
+
+        Parameters
+        ----------
+        n : int
+            Number of samples.
+        generator : torch.Generator or None
+            Draws g.
+        device, dtype
+            Where and in which floating-point type the samples are returned.
+
+        Returns
+        -------
+        torch.Tensor
+            Samples, shape (n, d).
+        """
         n = check_int(n, "n (number of samples)", lo=1, hi=MAX_ELEMENTS // self.d)
         check_generator(generator)
         dev = torch.device(device) if device is not None else (generator.device if generator is not None else torch.device("cpu"))
@@ -168,6 +183,18 @@ class GaussianSurrogate:
         return out.to(dev, dtype).reshape(shape)
 
     def mmse(self, a: float) -> float:
-        """sum_i s^2 lambda_i / (a^2 lambda_i + s^2): the Wiener error in x0 units, summed over dims."""
+        """The error of the Wiener filter, the Wiener floor.
+
+        Parameters
+        ----------
+        a : float
+            Noise level (signal coefficient) in (0, 1); ``s = sqrt(1 - a^2)``.
+
+        Returns
+        -------
+        float
+            ``sum_i s^2 lambda_i / (a^2 lambda_i + s^2)`` over the eigenvalues of the
+            covariance: x0 units, summed over the d dimensions, per sample.
+        """
         a, s = vp_coefficients(a)
         return float((s * s * self.eigvals / (a * a * self.eigvals + s * s)).sum())

@@ -24,7 +24,35 @@ MAX_WEIGHTS = 2**28
 
 
 class NeuronDenoiser(nn.Module):
-    """D_W(x_t) = c x_t + A sum_j w_j sigma(w_j . x_t) for inputs of shape (..., d)."""
+    """D_W(x_t) = c x_t + A sum_j w_j sigma(w_j . x_t) for inputs of shape (..., d).
+
+    Parameters
+    ----------
+    d : int
+        Input dimension (>= 1).
+    c : float
+        Skip coefficient (``c = a``, the best skip for whitened data, is the usual choice).
+    A : float
+        Amplitude of the neurons' output.
+    neurons : int
+        Number p of tied neurons, the rows of ``W`` (each of unit length).
+    activation : str, callable or Activation
+        sigma: a name of :data:`~easyhard.activations.ACTIVATIONS` or any activation that
+        :func:`~easyhard.activations.get_activation` accepts.
+    trainable_c, trainable_A : bool
+        Whether c and A are parameters (trained) or fixed buffers.
+    generator : torch.Generator or None
+        Draws the initial rows of ``W``, uniform on the sphere.
+    device, dtype
+        Where and in which floating-point type the weights live.
+
+    Attributes
+    ----------
+    W : torch.nn.Parameter
+        The weights, shape (neurons, d), unit rows.
+    c, A : torch.Tensor
+        The skip coefficient and the amplitude (parameters or buffers).
+    """
 
     def __init__(
         self,
@@ -71,5 +99,17 @@ class NeuronDenoiser(nn.Module):
         self.W.div_(self.W.norm(dim=1, keepdim=True))
 
     def loss(self, x0: torch.Tensor, x_t: torch.Tensor) -> torch.Tensor:
-        """Mean over the batch of ||x0 - D(x_t)||^2 (x0 units, summed over dimensions)."""
+        """The denoising loss of a batch.
+
+        Parameters
+        ----------
+        x0, x_t : torch.Tensor
+            Clean and noisy samples, shape (..., d).
+
+        Returns
+        -------
+        torch.Tensor
+            Mean over the batch of ``||x0 - D(x_t)||^2``: x0 units, summed over the d
+            dimensions (a scalar tensor).
+        """
         return (x0 - self(x_t)).pow(2).sum(-1).mean()

@@ -32,7 +32,7 @@ from easyhard._validation import ArgumentTypeError, check_choice, check_int, che
 
 @dataclass(frozen=True)
 class UNetConfig:
-    """Architecture of :class:`UNet`."""
+    """Architecture of :class:`~easyhard.denoisers.unet.UNet`."""
 
     ch: int = 128
     ch_mult: tuple[int, ...] = (1, 2, 2, 2)
@@ -203,7 +203,7 @@ class UNet(nn.Module):
 
 
 def unet(preset: str = "tiny", **overrides: object) -> UNet:
-    """A :class:`UNet` from a preset name (``tiny``, ``small``, ``ddpm``) with field overrides."""
+    """A :class:`~easyhard.denoisers.unet.UNet` from a preset name (``tiny``, ``small``, ``ddpm``) with field overrides."""
     check_choice(preset, "preset", tuple(PRESETS))
     return UNet(UNetConfig(**{**asdict(PRESETS[preset]), **overrides}))
 

@@ -99,17 +99,17 @@ class SampleComplexity:
 
     @property
     def median(self) -> np.ndarray:
-        """(D,): median first-passage step over walkers (inf if fewer than half reached)."""
+        """Median first-passage step over walkers, shape (D,) (inf if fewer than half reached)."""
         return np.median(self.passage, axis=1)
 
     @property
     def quartiles(self) -> np.ndarray:
-        """(2, D): 25% and 75% quantiles over walkers."""
+        """The 25% and 75% quantiles over walkers, shape (2, D)."""
         return np.percentile(self.passage, [25, 75], axis=1)
 
     @property
     def fraction_reached(self) -> np.ndarray:
-        """(D,): fraction of walkers that reached the threshold within the budget."""
+        """Fraction of walkers that reached the threshold within the budget, shape (D,)."""
         return np.mean(np.isfinite(self.passage), axis=1)
 
     def fit(self, n_boot: int = 2000) -> tuple[float, float, float, float]:

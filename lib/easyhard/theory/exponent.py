@@ -100,6 +100,28 @@ def information_exponent(
     (derivatives at alpha = 0) the exponent of v is still the ``"cumulant"``
     entry; with j = 1 the quadratic form of the loss at alpha = 0 has a top
     direction tilted from u towards v instead (book: ``box-conditional-exponent``).
+
+    Parameters
+    ----------
+    model : MixedCumulantModel
+        The data (anything with the attributes of
+        :class:`~easyhard.theory.landscape.MCMLike`).
+    activation : str, callable or Activation
+        The neuron's activation sigma.
+    a : float
+        Noise level (signal coefficient) in (0, 1).
+    c : float or None
+        Skip coefficient (None: ``c = a``).
+    A : float
+        Amplitude of the neuron.
+    kmax : int
+        The highest Hermite order examined; a spike with no non-zero term up to it
+        gets the exponent None.
+
+    Returns
+    -------
+    dict of str to SpikeExponent
+        One :class:`SpikeExponent` per spike of the model, keyed as above.
     """
     missing = [k for k in ("beta_m", "beta_u", "beta_v", "p_corr", "law") if not hasattr(model, k)]
     if missing:

@@ -280,7 +280,7 @@ def mean_field_escape(
     model: MCMLike, delta: float, eta: float, start: tuple[float, float],
     activation: str | Callable | Activation = "tanh", a: float = 0.6, tau_max: float = 200.0,
 ) -> float:
-    """tau at which the mean-field flow from ``start`` first reaches |alpha_v| = eta
+    """tau at which the mean-field flow from ``start`` first reaches ``|alpha_v| = eta``
     (inf if not before ``tau_max``)."""
     import scipy.integrate
 

@@ -3,7 +3,7 @@ chapter "Easy and hard", sections "The population flow" and "Step noise").
 
 With ``lr = delta / d`` per step and ``tau = delta n / d``, the mean SGD
 update follows the spherical gradient flow of the exact population landscape
-``L(alpha_u, alpha_v)`` (:func:`easyhard.theory.excess_loss`):
+``L(alpha_u, alpha_v)`` (:func:`easyhard.theory.landscape.excess_loss`):
 
     d alpha_e / d tau = -(dL/d alpha_e - alpha_e sum_f alpha_f dL/d alpha_f),   e, f in {u, v}.
 
@@ -35,7 +35,7 @@ _FD = 1e-5
 
 
 def median_start(d: int) -> float:
-    """Median of |w.e| for w uniform on S^{d-1}: sqrt(median of Beta(1/2, (d-1)/2))."""
+    """Median of ``|w.e|`` for w uniform on S^{d-1}: sqrt(median of Beta(1/2, (d-1)/2))."""
     if d < 2:
         raise ValueError(f"d must be >= 2, got {d}")
     return math.sqrt(scipy.stats.beta.ppf(0.5, 0.5, (d - 1) / 2.0))
@@ -111,8 +111,8 @@ def escape_formula(
     model: MixedCumulantModel, spike: str, eta: float, activation: str | Activation = "tanh",
     a: float = 0.6, c: float | None = None, A: float = 1.0,
 ) -> float:
-    """The closed-form escape times of the chapter "Easy and hard": tau_u = ln(eta sqrt d) / (2 |g_2| beta_u) (covariance
-    spike), tau_v = d / (8 |g_4 kt_4|) (quartic spike, no correlation; inf if the sign
+    """The closed-form escape times of the chapter "Easy and hard": ``tau_u = ln(eta sqrt d) / (2 |g_2| beta_u)`` (covariance
+    spike), ``tau_v = d / (8 |g_4 kt_4|)`` (quartic spike, no correlation; inf if the sign
     condition g_k * data factor < 0 fails)."""
     g = hermite_coefficients(activation, a, c=c, A=A, kmax=4)
     d = model.d

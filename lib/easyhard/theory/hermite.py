@@ -120,6 +120,25 @@ def hermite_coefficients(
     with S_j = E[sigma(Z) He_j(Z)] / j!, S2_k = E[sigma(Z)^2 He_k(Z)] / k!
     (the S_{k-1} term is absent for k = 0). With c = a this is
     g_k = A^2 a^k S2_k - 2 A s^2 a^{k-1} S_{k-1}. Cached: repeated calls are free.
+
+    Parameters
+    ----------
+    activation : str, callable or Activation
+        sigma, e.g. ``"tanh"``, ``"erf"``, ``"relu"``.
+    a : float
+        Noise level (signal coefficient) in (0, 1).
+    c : float or None
+        Skip coefficient (None: ``c = a``).
+    A : float
+        Amplitude of the neuron.
+    kmax : int
+        The highest order returned.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``g_0, ..., g_kmax``, shape (kmax + 1,), in x0 units (the loss is summed over
+        dimensions, per sample).
     """
     kmax = check_kmax(kmax)
     act = get_activation(activation)

@@ -123,10 +123,32 @@ def excess_loss(
     c: float | None = None,
     A: float = 1.0,
 ) -> np.ndarray:
-    """L_t(w) - L_t^Gauss = E[G_t(w.x0)] - E[G_t(Z)] as a function of the overlaps.
+    """L_t(w) - L_t^iso = E[G_t(w.x0)] - E[G_t(Z)] as a function of the overlaps.
 
     The landscape of the chapter "The diffusion information exponent" (x0 units, per sample; the d-dependent
-    constant cancels), vectorised (broadcast) over the overlap arrays.
+    constant cancels), vectorised (broadcast) over the overlap arrays. ``L_t^iso`` is the
+    loss on isotropic Gaussian data N(0, I), which does not depend on w.
+
+    Parameters
+    ----------
+    model : MCMLike
+        The mixed cumulant model (its strengths, latent law and coupling).
+    activation : str, callable or Activation
+        The neuron's activation sigma.
+    a : float
+        Noise level (signal coefficient) in (0, 1).
+    alpha_u, alpha_v, alpha_m : array_like
+        Overlaps of the unit weight vector with the spikes (broadcast together; their squares
+        must sum to at most 1).
+    c : float or None
+        Skip coefficient (None: ``c = a``).
+    A : float
+        Amplitude of the neuron.
+
+    Returns
+    -------
+    numpy.ndarray
+        The excess loss, x0 units per sample, with the broadcast shape of the overlaps.
     """
     act = get_activation(activation)
     a, s, c, A = check_scalars(a, c, A)
