@@ -526,7 +526,8 @@ def saved_all(names: tuple[str, ...]) -> dict[str, tuple[LawCase, dict[str, np.n
         return found
     print(f"no saved laptop sweep for {', '.join(missing)} among the saved results "
           "(easyhard.paths.results_dir()): the cells that need them show nothing. Make them with "
-          "`python -m easyhard.experiments.exponent_law laptop` (hours on a laptop CPU).")
+          "`python -m easyhard reproduce <figure id> --scale laptop` (ids: `python -m easyhard list`; "
+          "hours on a laptop CPU).")
     return None
 
 
