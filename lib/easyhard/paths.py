@@ -27,6 +27,7 @@ import hashlib
 import importlib.resources
 import importlib.util
 import os
+import tempfile
 from pathlib import Path
 
 __all__ = [
@@ -178,3 +179,31 @@ def remove_stale_temps(folder: Path, pattern: str) -> int:
         except OSError:
             pass
     return removed
+
+
+def ensure_writable(folder: Path | str, what: str, fix: str) -> Path:
+    """Create ``folder`` and write a probe file there, else raise ``PermissionError``.
+
+    Parameters
+    ----------
+    folder : path
+        The folder that a computation will write to.
+    what : str
+        What goes where, for the message: ``"results to"`` reads "cannot write
+        results to <folder>".
+    fix : str
+        What the user can do instead, for the message.
+
+    Returns
+    -------
+    Path
+        ``folder``, created if it was missing.
+    """
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
+            pass
+    except OSError as err:
+        raise PermissionError(f"cannot write {what} {folder} ({err.strerror or err}); {fix}") from err
+    return folder

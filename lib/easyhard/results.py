@@ -29,7 +29,6 @@ import json
 import os
 import platform
 import subprocess
-import tempfile
 import time
 import uuid
 import warnings
@@ -47,6 +46,7 @@ from easyhard.paths import (
     RESULTS_ENV,
     cache_dir,
     code_fingerprint,
+    ensure_writable,
     remove_stale_temps,
     results_dir,
     results_dirs,
@@ -187,16 +187,8 @@ def check_writable(folder: Path | str | None = None) -> None:
     Call it before a long computation whose result goes there (default:
     :func:`easyhard.paths.results_dir`), so that no work is lost to a failing save.
     """
-    folder = Path(folder) if folder is not None else results_dir()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
-            pass
-    except OSError as err:
-        raise PermissionError(
-            f"cannot write results to {folder} ({err.strerror or err}); set ${RESULTS_ENV} or pass "
-            "root= to a writable folder"
-        ) from err
+    ensure_writable(folder if folder is not None else results_dir(), "results to",
+                    f"set ${RESULTS_ENV} or pass root= to a writable folder")
 
 
 def save(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import tempfile
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from easyhard import paths
 from easyhard.paths import remove_stale_temps
 
 RESUME_FILE = "resume.pt"
@@ -85,15 +85,7 @@ def check_run_dir(run_dir: Path | str) -> None:
     model, so that a run never computes its first interval only to fail at the
     first checkpoint.
     """
-    folder = Path(run_dir)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
-            pass
-    except OSError as err:
-        raise PermissionError(
-            f"cannot write checkpoints to run_dir {folder} ({err.strerror or err}); pass a writable run_dir"
-        ) from err
+    paths.ensure_writable(run_dir, "checkpoints to run_dir", "pass a writable run_dir")
 
 
 def save_atomic(obj: Any, path: Path) -> None:
