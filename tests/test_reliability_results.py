@@ -281,3 +281,13 @@ def test_experiment_savers_check_writability_before_computing(tmp_path, monkeypa
         with pytest.raises(PermissionError, match=f"cannot write results to {blocker / 'results'}"):
             saver()
     assert calls == []
+
+
+def test_a_long_run_records_the_commit_it_started_from(tmp_path, monkeypatch):
+    """A run of hours saved after a new commit recorded the later commit, not the code that ran."""
+    started = results.git_state()
+    monkeypatch.setattr(results, "_git_commit", lambda: "a-later-commit")
+    results.save("run", {"d": 1}, {"x": np.zeros(2)}, root=tmp_path, git=started)
+    results.save("run", {"d": 2}, {"x": np.zeros(2)}, root=tmp_path)
+    assert results.load("run", {"d": 1}, root=tmp_path).meta["git_commit"] == started["git_commit"]
+    assert results.load("run", {"d": 2}, root=tmp_path).meta["git_commit"] == "a-later-commit"

@@ -63,6 +63,7 @@ __all__ = [
     "code_fingerprint",
     "config_hash",
     "find",
+    "git_state",
     "load",
     "result_paths",
     "results_dir",
@@ -161,6 +162,17 @@ def _git_commit() -> str:
     return out.strip() if out else "unknown"
 
 
+def git_state() -> dict[str, Any]:
+    """The checkout's commit and whether its tracked files differ from it.
+
+    Returns
+    -------
+    dict
+        ``{"git_commit": str, "git_dirty": bool or None}``, as :func:`save` records them.
+    """
+    return {"git_commit": _git_commit(), "git_dirty": _git_dirty()}
+
+
 def _git_dirty() -> bool | None:
     """True if the library's sources (``lib/``, ``pyproject.toml``) differ from the commit."""
     out = _git("status", "--porcelain", "--", "lib", "pyproject.toml")
@@ -201,6 +213,7 @@ def save(
     scale: str | None = None,
     device: Any | None = None,
     code: str | None = None,
+    git: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write ``arrays`` and their provenance atomically; return the .npz path.
 
@@ -223,6 +236,10 @@ def save(
         best device present at save time, and says so.
     code : str, optional
         A :func:`code_fingerprint` that :func:`load` and :func:`cached` can require.
+    git : mapping, optional
+        :func:`git_state` taken when the computation started. Without it the
+        sidecar records the commit checked out at save time, which for a run of
+        hours may be a later one than the code that ran.
     """
     cfg = _as_dict(config)
     npz, sidecar = result_paths(name, cfg, root)
@@ -241,8 +258,7 @@ def save(
         "config": cfg,
         "config_hash": config_hash(cfg),
         "version": __version__,
-        "git_commit": _git_commit(),
-        "git_dirty": _git_dirty(),
+        **(dict(git) if git is not None else git_state()),
         "source_fingerprint": code_fingerprint("easyhard"),
         "code": code,
         "device": _device_text(device),

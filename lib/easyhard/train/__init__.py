@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from easyhard import results
+from easyhard.config import device as default_device
 from easyhard.train.config import TrainConfig, train_config
 from easyhard.train.loop import train
 
@@ -32,11 +33,13 @@ def run(cfg: TrainConfig, *, run_dir: str | Path | None = None, progress: bool =
     returns the result, the other ranks return None.
     """
     results.check_writable(results.result_paths(RESULT_NAME, cfg, root)[0].parent)
+    git = results.git_state()  # the code that runs, not the checkout at save time hours later
     tic = time.perf_counter()
     arrays = train(cfg, run_dir=run_dir, progress=progress)
     if arrays is None:  # a rank other than 0 under torchrun
         return None
-    results.save(RESULT_NAME, cfg, arrays, wall_time=time.perf_counter() - tic, root=root)
+    results.save(RESULT_NAME, cfg, arrays, wall_time=time.perf_counter() - tic, root=root,
+                 device=default_device(), git=git)
     return results.load(RESULT_NAME, cfg, root=root)
 
 
