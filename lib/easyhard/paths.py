@@ -5,7 +5,7 @@
   ``~/.cache/easyhard/results``;
 * shipped results (read only): the copy of ``data/results/`` that an installed
   package carries as its package data ``easyhard/_results/`` (found with
-  :mod:`importlib.resources`; absent in a checkout, which reads
+  ``importlib.resources``; absent in a checkout, which reads
   ``data/results/`` itself). :func:`results_dirs` lists the folders a lookup
   reads, the saving folder first, so a result run here is found before the
   shipped copy;
@@ -94,7 +94,7 @@ def results_dirs() -> list[Path]:
     Returns
     -------
     list of Path
-        ``[results_dir()]``, followed by :func:`shipped_results_dir` when the
+        ``[results_dir()]``, followed by :func:`~easyhard.paths.shipped_results_dir` when the
         package ships results and they are another folder.
     """
     folders = [results_dir()]

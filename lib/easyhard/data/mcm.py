@@ -37,7 +37,7 @@ from easyhard.data.latents import LATENTS, LatentLaw, latent_law
 #: the largest any experiment of the book uses)
 MAX_DIMENSION = 2**24
 
-#: no standard normal draw reaches this (P(|g| > 40) < 1e-300): it bounds |lam| and |z_i|
+#: no standard normal draw reaches this (``P(|g| > 40) < 1e-300``): it bounds ``|lam|`` and ``|z_i|``
 #: in the overflow check of the strengths
 GAUSSIAN_BOUND = 40.0
 

@@ -284,7 +284,7 @@ def run(
         picks torch when it is CUDA.
 
     **options
-        Options of one engine (:data:`ENGINE_OPTIONS`): ``ito``, ``eps`` and ``degree`` of the
+        Options of one engine (``ENGINE_OPTIONS``): ``ito``, ``eps`` and ``degree`` of the
         effective engine (:func:`easyhard.sgd.effective.run_engine`); refused for the others.
 
     Returns
