@@ -172,5 +172,5 @@ def test_missing_saved_sweeps_give_none_and_a_note(tmp_path, monkeypatch, capsys
     monkeypatch.setenv("EASYHARD_RESULTS_DIR", str(tmp_path))
     assert el.saved_all(("k4", "k3")) is None
     note = capsys.readouterr().out
-    assert "k4, k3" in note and "python -m easyhard.experiments.exponent_law" in note
+    assert "k4, k3" in note and "python -m easyhard reproduce" in note
     assert str(tmp_path) not in note  # no path of the machine
