@@ -10,23 +10,13 @@ from dataclasses import asdict, replace
 import numpy as np
 import pytest
 import torch
-from test_train import SMALL, fake_split
+from test_train import SMALL
 
 import easyhard.train as train_pkg
 from easyhard import results
 from easyhard._validation import SEED_MAX
-from easyhard.data.surrogate import GaussianSurrogate
 from easyhard.train import TrainConfig, train, train_config
 from easyhard.train.checkpoint import RESUME_FILE, SAFE_GLOBALS, load_resume
-
-
-@pytest.fixture(scope="module")
-def data():
-    train_data, test_data = fake_split(32, 0, "train"), fake_split(16, 1, "test")
-    mean = train_data.images().reshape(32, -1).double().mean(0)
-    sur = GaussianSurrogate.from_eigh(mean, torch.full((3072,), 0.2, dtype=torch.float64),
-                                      torch.eye(3072, dtype=torch.float64))
-    return dict(train_data=train_data, test_data=test_data, surrogate=sur)
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,6 @@ import pytest
 import torch
 
 from easyhard.data.cifar import Cifar10
-from easyhard.data.surrogate import GaussianSurrogate
 from easyhard.diffusion import ddpm_alpha_bar
 from easyhard.train import TrainConfig, train, train_config
 from easyhard.train.checkpoint import RESUME_FILE, load_resume
@@ -27,16 +26,6 @@ def fake_split(n: int, seed: int, split: str) -> Cifar10:
     g = torch.Generator().manual_seed(seed)
     pixels = torch.randint(0, 256, (n, 3, 32, 32), generator=g, dtype=torch.uint8)
     return Cifar10(pixels, torch.zeros(n, dtype=torch.int64), split, "archive", "synthetic", False)
-
-
-@pytest.fixture(scope="module")
-def data():
-    """Random train/test splits and a diagonal surrogate (no 3072 x 3072 eigendecomposition)."""
-    train_data, test_data = fake_split(32, 0, "train"), fake_split(16, 1, "test")
-    mean = train_data.images().reshape(32, -1).double().mean(0)
-    sur = GaussianSurrogate.from_eigh(mean, torch.full((3072,), 0.2, dtype=torch.float64),
-                                      torch.eye(3072, dtype=torch.float64))
-    return dict(train_data=train_data, test_data=test_data, surrogate=sur)
 
 
 def test_sgd_step_is_one_clipped_adam_step_on_the_eps_mse(data):
