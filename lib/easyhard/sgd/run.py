@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
-from easyhard._validation import check_choice, check_int, check_scalar, check_seed
+from easyhard._validation import MAX_ELEMENTS, check_choice, check_int, check_scalar, check_seed
 from easyhard.activations import Activation, get_activation, is_builtin
 from easyhard.config import device as default_device
 from easyhard.data.mcm import MixedCumulantModel
@@ -140,23 +140,44 @@ def check_init(init: tuple[float, float] | None) -> np.ndarray | None:
     """A fixed start ``(alpha_u, alpha_v)`` with alpha_u^2 + alpha_v^2 < 1, or None (uniform)."""
     if init is None:
         return None
-    arr = np.asarray(init, dtype=np.float64)
+    try:
+        arr = np.asarray(init, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"init must be (alpha_u, alpha_v) with alpha_u^2 + alpha_v^2 < 1, "
+                         f"got {init!r}") from err
     if arr.shape != (2,) or not np.all(np.isfinite(arr)) or float(arr @ arr) >= 1.0:
         raise ValueError(f"init must be (alpha_u, alpha_v) with alpha_u^2 + alpha_v^2 < 1, got {init!r}")
     return arr
 
 
-def record_steps(steps: int, records: int = 64) -> np.ndarray:
-    """0 and about ``records`` log-spaced steps in [1, steps] (:func:`easyhard.grids.log_steps`)."""
-    return log_steps(check_int(steps, "steps", lo=1), check_int(records, "records", lo=2))
+#: the default number of log-spaced record steps of :func:`run`
+DEFAULT_RECORDS = 64
+
+
+def record_steps(steps: int, records: int = DEFAULT_RECORDS) -> np.ndarray:
+    """0 and about ``records`` log-spaced steps in [1, steps] (:func:`easyhard.grids.log_steps`).
+
+    A run of ``steps`` steps has at most ``steps + 1`` distinct record steps, so
+    ``records`` may not exceed ``max(DEFAULT_RECORDS, steps + 1)`` (a size guard:
+    ``records=10**9`` would otherwise allocate gigabytes for a short run).
+    """
+    steps = check_int(steps, "steps", lo=1)
+    records = check_int(records, "records (number of log-spaced record steps)", lo=2,
+                        hi=max(DEFAULT_RECORDS, steps + 1))
+    return log_steps(steps, records)
 
 
 def _check_records(records: int | np.ndarray, steps: int) -> np.ndarray:
+    """The record steps of :func:`run`: a count (:func:`record_steps`) or explicit integer steps."""
     if isinstance(records, (int, np.integer)) and not isinstance(records, bool):
         return record_steps(steps, int(records))
-    rec = np.asarray(records, dtype=np.int64)
+    raw = np.asarray(records)
+    if raw.dtype.kind not in "iuf" or (raw.dtype.kind == "f" and not np.all(raw == np.round(raw))):
+        raise TypeError(f"records must be a count or an array of integer steps, got {records!r}")
+    rec = raw.astype(np.int64)
     if rec.ndim != 1 or rec.size < 2 or rec[0] != 0 or np.any(np.diff(rec) <= 0) or rec[-1] != steps:
-        raise ValueError("records must be increasing steps from 0 to steps")
+        raise ValueError(f"records must be increasing integer steps from 0 to steps={steps}, "
+                         f"got {raw.size} entries" + (f" from {rec[0]} to {rec[-1]}" if rec.size else ""))
     return rec
 
 
@@ -181,6 +202,48 @@ class Trajectories:
     config: dict[str, Any] = field(default_factory=dict)
     wall_time: float = float("nan")
     weights: np.ndarray | None = None
+
+
+def _check_size(walkers: int, neurons: int, records: int, d: int) -> None:
+    """Refuse outputs of more than :data:`~easyhard._validation.MAX_ELEMENTS` entries before any work.
+
+    The overlaps take ``2 walkers neurons records`` entries; the direct engine
+    (``d > 0``) also keeps the weights, ``walkers neurons d``, and each walker's
+    Gram matrix of its neurons, ``neurons^2``.
+    """
+    for what, size in (("the recorded overlaps (2 x walkers x neurons x records)",
+                        2 * walkers * neurons * records),
+                       ("the weights (walkers x neurons x d)", walkers * neurons * d),
+                       ("the neurons' Gram matrix (neurons x neurons)", neurons**2 * (d > 0))):
+        if size > MAX_ELEMENTS:
+            raise ValueError(f"{what} would hold {size} entries, more than {MAX_ELEMENTS}: "
+                             f"lower walkers={walkers}, neurons={neurons} or records={records}")
+
+
+def _overflow_message(params: Problem) -> str:
+    return (f"the SGD update overflowed at d={params.d}: lr={params.lr:g}, A={params.amp:g} and "
+            f"c={params.c:g} make the step non-finite; lower them (the step is of order "
+            f"lr * A * (|c| + 1) per unit weight)")
+
+
+def _check_finite(out: EngineOutput, schedule: Schedule, params: Problem) -> None:
+    """Raise ``FloatingPointError`` if an overlap is non-finite before its walker stopped.
+
+    A walker that stopped once every tracked spike passed may have NaN overlaps
+    at the records from its last passage on (the effective engine reports a
+    passage inside an SDE step at the step's end, and stops there); any other
+    NaN or infinity is an overflow of the update.
+    """
+    bad = ~(np.isfinite(out.alpha_u) & np.isfinite(out.alpha_v))  # (walkers, neurons, records)
+    if not bad.any():
+        return
+    stop = np.full(bad.shape[0], np.inf)
+    if schedule.stop:
+        passed = out.passage[:, ~np.isnan(schedule.eta)]
+        stop = np.where(np.isnan(passed), np.inf, passed).max(axis=1)
+    allowed = schedule.rec[None, :] >= stop[:, None]
+    if np.any(bad & ~allowed[:, None, :]):
+        raise FloatingPointError(_overflow_message(params))
 
 
 def engine_function(engine: str) -> Callable[..., EngineOutput]:
@@ -228,7 +291,7 @@ def run(
     A: float = 1.0,
     thresholds: Mapping[str, float] | None = None,
     stop_at_passage: bool = False,
-    records: int | np.ndarray = 64,
+    records: int | np.ndarray = DEFAULT_RECORDS,
     init: tuple[float, float] | None = None,
     backend: str = "auto",
     progress: bool = False,
@@ -315,15 +378,20 @@ def run(
     eta = check_thresholds(thresholds)
     start = check_init(init)
     rec = _check_records(records, steps)
+    _check_size(walkers, neurons, rec.size, params.d if engine == "direct" else 0)
     schedule = Schedule(rec, eta, bool(stop_at_passage and not np.all(np.isnan(eta))))
     dev = torch.device(device) if device is not None else default_device()
     used = "numba" if engine != "direct" else (
         backend if backend != "auto" else ("torch" if dev.type == "cuda" else "numba"))
     t0 = time.perf_counter()
-    out = EngineOutput(*fn(params, walkers, schedule, seed, start, neurons=neurons, threads=threads,
-                           progress=progress, backend=used, complement=complement, first=first_walker,
-                           device=dev, **options))
+    try:
+        out = EngineOutput(*fn(params, walkers, schedule, seed, start, neurons=neurons,
+                               threads=threads, progress=progress, backend=used,
+                               complement=complement, first=first_walker, device=dev, **options))
+    except ZeroDivisionError as err:  # numba's float division by an overflowed norm
+        raise FloatingPointError(_overflow_message(params)) from err
     wall = time.perf_counter() - t0
+    _check_finite(out, schedule, params)
     tracked = {k: np.where(np.isnan(out.passage[:, i]), np.inf, out.passage[:, i])
                for i, k in enumerate(SPIKES) if not np.isnan(eta[i])}
     config = {

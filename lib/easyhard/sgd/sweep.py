@@ -25,7 +25,7 @@ import numpy as np
 from joblib import Parallel, delayed
 
 from easyhard import results
-from easyhard._validation import check_choice, check_int, check_scalar, check_seed
+from easyhard._validation import MAX_ELEMENTS, check_choice, check_int, check_scalar, check_seed
 from easyhard.data.mcm import MixedCumulantModel
 from easyhard.sgd._kernels import walker_chunks
 from easyhard.sgd.run import ENGINES, run
@@ -40,8 +40,17 @@ STARTS: tuple[str, ...] = ("uniform", "median")
 
 
 def step_size(d: int, rule: str, scale: float) -> float:
-    """delta(d) of the rule (module docstring)."""
+    """delta(d) of the rule (module docstring).
+
+    Raises
+    ------
+    ValueError
+        If ``d < 2`` (``log d`` must be positive), ``scale`` is not a finite
+        number > 0, or ``rule`` is not one of :data:`STEP_RULES`.
+    """
     check_choice(rule, "step_rule", STEP_RULES)
+    d = check_int(d, "d", lo=2)
+    scale = check_scalar(scale, "step_scale", lo=0.0, closed="neither")
     if rule == "log":
         return scale / math.log(d)
     if rule == "inverse_d":
@@ -62,8 +71,10 @@ def fit_slope(
     passage = np.asarray(passage, dtype=float)
     if dims.ndim != 1 or dims.size < 2 or passage.shape[0] != dims.size:
         raise ValueError("dims must be 1-d with >= 2 entries and passage of shape (len(dims), walkers)")
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"level must lie in (0, 1), got {level!r}")
+    if np.unique(dims).size != dims.size:
+        raise ValueError(f"dims must be distinct (one row of passage per d), got {dims.tolist()}")
+    level = check_scalar(level, "level", lo=0.0, hi=1.0, closed="neither")
+    n_boot = check_int(n_boot, "n_boot", lo=1, hi=max(1, MAX_ELEMENTS // passage.size))
     x = np.log(dims)
     med = np.median(passage, axis=1)
     if not np.all(np.isfinite(med)) or np.any(med <= 0):
@@ -74,6 +85,9 @@ def fit_slope(
     idx = rng.integers(0, W, size=(n_boot, dims.size, W))
     boot_med = np.median(np.take_along_axis(passage[None], idx, axis=2), axis=2)  # (n_boot, D)
     ok = np.all(np.isfinite(boot_med) & (boot_med > 0), axis=1)
+    if not np.any(ok):
+        raise ValueError("every bootstrap resample has an infinite median first-passage time "
+                         "at some d: raise the budget")
     y = np.log(boot_med[ok])
     xc = x - x.mean()
     slopes = (y - y.mean(1, keepdims=True)) @ xc / (xc @ xc)

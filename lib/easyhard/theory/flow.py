@@ -1,7 +1,7 @@
-"""Theory to overlay on online SGD: the population overlap flow and escape times (see the
-chapter "Easy and hard", sections "The population flow" and "Step noise").
+"""Theory to overlay on online SGD: the population overlap flow and escape times.
 
-With ``lr = delta / d`` per step and ``tau = delta n / d``, the mean SGD
+The chapter "Easy and hard" derives these in its sections "The population
+flow" and "Step noise". With ``lr = delta / d`` per step and ``tau = delta n / d``, the mean SGD
 update follows the spherical gradient flow of the exact population landscape
 ``L(alpha_u, alpha_v)`` (:func:`easyhard.theory.landscape.excess_loss`):
 
@@ -24,6 +24,7 @@ import numpy as np
 import scipy.integrate
 import scipy.stats
 
+from easyhard._validation import check_choice, check_int, check_scalar
 from easyhard.activations import Activation, get_activation
 from easyhard.data.mcm import MixedCumulantModel
 from easyhard.diffusion import vp_coefficients
@@ -36,8 +37,7 @@ _FD = 1e-5
 
 def median_start(d: int) -> float:
     """Median of ``|w.e|`` for w uniform on S^{d-1}: sqrt(median of Beta(1/2, (d-1)/2))."""
-    if d < 2:
-        raise ValueError(f"d must be >= 2, got {d}")
+    d = check_int(d, "d", lo=2)
     return math.sqrt(scipy.stats.beta.ppf(0.5, 0.5, (d - 1) / 2.0))
 
 
@@ -68,10 +68,26 @@ def integrate_flow(
     model: MixedCumulantModel, tau: np.ndarray, alpha0: tuple[float, float],
     activation: str | Activation = "tanh", a: float = 0.6, c: float | None = None, A: float = 1.0,
 ) -> np.ndarray:
-    """alpha_u(tau), alpha_v(tau) of the flow from ``alpha0``, shape (2, len(tau))."""
+    """Return alpha_u(tau), alpha_v(tau) of the flow from ``alpha0``, shape (2, len(tau)).
+
+    Raises
+    ------
+    ValueError
+        If ``tau`` is not a non-empty, finite, non-decreasing array of times >= 0,
+        or ``alpha0`` is not a finite pair with ``alpha_u^2 + alpha_v^2 <= 1``
+        (the overlaps of a unit vector with two orthonormal directions).
+    """
     tau = np.asarray(tau, dtype=float)
+    if (tau.ndim != 1 or tau.size == 0 or not np.all(np.isfinite(tau)) or tau[0] < 0
+            or np.any(np.diff(tau) < 0)):
+        raise ValueError(f"tau must be a non-empty, finite, non-decreasing 1-d array of times "
+                         f">= 0, got {tau!r}")
+    start = np.asarray(alpha0, dtype=float)
+    if start.shape != (2,) or not np.all(np.isfinite(start)) or float(start @ start) > 1.0:
+        raise ValueError(f"alpha0 must be (alpha_u, alpha_v) with alpha_u^2 + alpha_v^2 <= 1, "
+                         f"got {alpha0!r}")
     sol = scipy.integrate.solve_ivp(
-        overlap_flow(model, activation, a, c, A), (0.0, float(tau[-1])), np.asarray(alpha0, float),
+        overlap_flow(model, activation, a, c, A), (0.0, float(tau[-1])), start,
         t_eval=tau, method="LSODA", rtol=1e-8, atol=1e-12,
     )
     if not sol.success:
@@ -83,12 +99,22 @@ def escape_time(
     model: MixedCumulantModel, spike: str, eta: float, activation: str | Activation = "tanh",
     a: float = 0.6, c: float | None = None, A: float = 1.0, tau_max: float | None = None,
 ) -> float:
-    """tau at which the flow from the median start (both overlaps at ``median_start(d)``)
-    first reaches ``|alpha_spike| = eta`` (inf if not before ``tau_max``)."""
-    if spike not in ("u", "v"):
-        raise ValueError(f"spike must be 'u' or 'v', got {spike!r}")
-    if not 0.0 < eta < 1.0:
-        raise ValueError(f"eta (threshold) must lie in (0, 1), got {eta!r}")
+    """Return the tau at which the flow from the median start first reaches ``|alpha_spike| = eta``.
+
+    Both overlaps start at ``median_start(d)``; the result is inf if the flow
+    does not reach ``eta`` before ``tau_max`` (default: 100 times
+    :func:`escape_formula`, or ``1000 d`` where that is infinite).
+
+    Raises
+    ------
+    ValueError
+        If ``spike`` is not "u" or "v", ``eta`` is not in (0, 1), or ``tau_max``
+        is not a finite number > 0.
+    """
+    spike = check_choice(spike, "spike", ("u", "v"))
+    eta = check_scalar(eta, "eta (threshold)", lo=0.0, hi=1.0, closed="neither")
+    if tau_max is not None:
+        tau_max = check_scalar(tau_max, "tau_max", lo=0.0, closed="neither")
     start = median_start(model.d)
     k = 0 if spike == "u" else 1
     if tau_max is None:
@@ -111,9 +137,12 @@ def escape_formula(
     model: MixedCumulantModel, spike: str, eta: float, activation: str | Activation = "tanh",
     a: float = 0.6, c: float | None = None, A: float = 1.0,
 ) -> float:
-    """The closed-form escape times of the chapter "Easy and hard": ``tau_u = ln(eta sqrt d) / (2 |g_2| beta_u)`` (covariance
-    spike), ``tau_v = d / (8 |g_4 kt_4|)`` (quartic spike, no correlation; inf if the sign
-    condition g_k * data factor < 0 fails)."""
+    """Return the closed-form escape time of the chapter "Easy and hard".
+
+    ``tau_u = ln(eta sqrt d) / (2 |g_2| beta_u)`` for the covariance spike,
+    ``tau_v = d / (8 |g_4 kt_4|)`` for the quartic spike (no correlation); inf
+    if the sign condition g_k * data factor < 0 fails.
+    """
     g = hermite_coefficients(activation, a, c=c, A=A, kmax=4)
     d = model.d
     if spike == "u":
@@ -127,8 +156,9 @@ def noise_constant(
     activation: str | Activation = "tanh", a: float = 0.6, c: float | None = None, A: float = 1.0,
     nodes: int = 64,
 ) -> float:
-    """C = E[K0^2 + Kxi^2] at alpha = 0 (p, zeta i.i.d. N(0, 1)), so that
-    E||G||^2 = C d + O(1) and the step noise adds ``-(delta / 2) C alpha`` to the flow
+    """Return the step-noise constant C = E[K0^2 + Kxi^2] at alpha = 0 (p, zeta i.i.d. N(0, 1)).
+
+    It gives E||G||^2 = C d + O(1), and the step noise adds ``-(delta / 2) C alpha`` to the flow
     (from ``|w - lr G| = sqrt(1 + lr^2 |G|^2)``), balanced at alpha^2 ~ 1/d by diffusion.
 
     ``K0, Kxi`` are the per-sample gradient coefficients of :mod:`easyhard.sgd._kernels`,
