@@ -14,7 +14,8 @@ Two sources give the same layout, ``(N, 3, 32, 32)`` images with integer labels:
 ``source="auto"`` tries, in order: torchvision's copy on disk, the archive
 (argument ``archive``, then ``$EASYHARD_CIFAR_ARCHIVE``, then the default
 ``DEFAULT_ARCHIVE``, a machine-local location outside the repository), then a
-download (short socket timeout). With none available it raises
+download (:func:`easyhard.data.download.fetch`: a time limit on each connect
+and read and on the whole transfer). With none available it raises
 :class:`FileNotFoundError` at once, saying how to get the data.
 
 Images are held as ``uint8`` (150 MB for the train split) and converted to
@@ -26,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import socket
 import tarfile
 import warnings
 import zlib
@@ -37,6 +37,7 @@ import numpy as np
 import torch
 
 from easyhard._validation import check_bool, check_choice
+from easyhard.data.download import fetch
 from easyhard.paths import cache_dir, remove_stale_temps
 
 CLASSES: tuple[str, ...] = (
@@ -47,7 +48,6 @@ SPLITS: tuple[str, ...] = ("train", "test")
 SOURCES: tuple[str, ...] = ("auto", "torchvision", "archive", "download")
 ARCHIVE_ENV = "EASYHARD_CIFAR_ARCHIVE"
 ROOT_ENV = "EASYHARD_CIFAR_ROOT"
-DOWNLOAD_TIMEOUT_S = 20.0
 
 _REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_ARCHIVE = _REPO_ROOT.parent / "shared" / "data" / "cifar10-jpeg.tar.gz"
@@ -135,12 +135,14 @@ def _from_torchvision(split: str, root: Path, download: bool) -> Cifar10:
             "pip install 'easyhard[vision]'); use source='archive' instead"
         ) from err
 
-    previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
     try:
-        ds = CIFAR10(str(root), train=(split == "train"), download=download)
-    finally:
-        socket.setdefaulttimeout(previous)
+        ds = CIFAR10(str(root), train=(split == "train"), download=False)
+    except RuntimeError:
+        if not download:
+            raise
+        # fetch the tarball with our time limits; torchvision then finds it intact and extracts it
+        fetch(CIFAR10.url, root / CIFAR10.filename, md5=CIFAR10.tgz_md5)
+        ds = CIFAR10(str(root), train=(split == "train"), download=True)
     pixels = torch.from_numpy(np.ascontiguousarray(ds.data.transpose(0, 3, 1, 2)))
     labels = torch.as_tensor(ds.targets, dtype=torch.int64)
     return Cifar10(pixels, labels, split, "torchvision", str(root), lossy=False)
