@@ -78,9 +78,12 @@ class CifarBiasConfig:
 
 
 def load_data(cfg: CifarBiasConfig) -> tuple[Cifar10, GaussianSurrogate]:
-    """The CIFAR-10 training split (:func:`~easyhard.data.cifar.load_cifar10`, from
-    ``cfg.live.source``) and its Gaussian surrogate
-    (:func:`~easyhard.data.cifar_surrogate.cifar_surrogate`, ridge ``cfg.live.ridge``, cached)."""
+    """The CIFAR-10 training split and its Gaussian surrogate.
+
+    The split from :func:`~easyhard.data.cifar.load_cifar10` (source ``cfg.live.source``),
+    the surrogate from :func:`~easyhard.data.cifar_surrogate.cifar_surrogate` (ridge
+    ``cfg.live.ridge``, cached).
+    """
     train_set = load_cifar10("train", source=cfg.live.source)
     return train_set, cifar_surrogate(train_set, ridge=cfg.live.ridge)
 
@@ -117,8 +120,11 @@ class KurtosisStudy:
         return {k: float(np.median(v)) for k, v in self.kurtosis.items()}
 
     def heavy_tailed(self, pca: float = 0.5, random: float = 0.1) -> bool:
-        """Whether CIFAR-10's median excess kurtosis exceeds ``pca`` along principal axes
-        and ``random`` along random directions."""
+        """Whether CIFAR-10 is heavy-tailed along principal axes and random directions.
+
+        True if its median excess kurtosis exceeds ``pca`` along principal axes and
+        ``random`` along random directions.
+        """
         med = self.medians()
         return med["pca", "real"] > pca and med["random", "real"] > random
 
@@ -127,14 +133,20 @@ class KurtosisStudy:
         return float(max(np.abs(v).max() for (_, src), v in self.kurtosis.items() if src == "surrogate"))
 
     def surrogate_is_gaussian(self, z: float = 6.0) -> bool:
-        """Whether the surrogate's excess kurtosis stays within ``z`` sampling SEs of 0 along
-        every direction (the SE of a Gaussian sample's excess kurtosis is ``sqrt(24 / n)``)."""
+        """Whether the surrogate's excess kurtosis stays within ``z`` sampling SEs of 0.
+
+        Along every direction; the SE of a Gaussian sample's excess kurtosis is
+        ``sqrt(24 / n)``.
+        """
         return self.surrogate_max() < z * np.sqrt(24.0 / self.n)
 
 
 def kurtosis_study(train_set: Cifar10, surrogate: GaussianSurrogate, cfg: CifarBiasConfig) -> KurtosisStudy:
-    """Excess kurtosis of ``cfg.n_proj`` evenly spaced training images and as many surrogate
-    samples along ``cfg.n_directions`` principal axes and random directions."""
+    """Excess kurtosis of CIFAR-10 and of its surrogate along principal and random directions.
+
+    Of ``cfg.n_proj`` evenly spaced training images and as many surrogate samples, along
+    ``cfg.n_directions`` principal axes and random directions.
+    """
     n = cfg.n_proj
     if not 8 <= n <= len(train_set):
         raise ValueError(f"n_proj must lie in [8, {len(train_set)}], got {n}")
@@ -156,8 +168,11 @@ def kurtosis_study(train_set: Cifar10, surrogate: GaussianSurrogate, cfg: CifarB
 
 
 def floor_table(r: Arrays, z: float = 2.0) -> str:
-    """A Markdown table, per noise level: the Wiener floor, the first step from which the
-    real-image loss stays more than ``z`` SE below it, and the final losses."""
+    """A Markdown table of the losses against the Wiener floor, one row per noise level.
+
+    Per noise level: the Wiener floor, the first step from which the real-image loss
+    stays more than ``z`` SE below it, and the final losses.
+    """
     rows = ["| t | Wiener floor | first step below floor | final real | final surrogate "
             "| final (real - floor) / SE |", "|---|---|---|---|---|---|"]
     for j, t in enumerate(r["eval_t"]):
@@ -196,6 +211,7 @@ class SavedPairs:
     asked: tuple[str, ...]
 
     def __bool__(self) -> bool:
+        """Whether any saved pair was found."""
         return bool(self.pairs)
 
     @property
@@ -227,8 +243,11 @@ class SavedPairs:
                 + ("; one seed only, so the spread across seeds is not measured yet." if n == 1 else "."))
 
     def describe(self, seeds: Sequence[int] | None = None) -> str:
-        """A figure caption: the config, the data, and each saved run's scale, machine and
-        commit (of ``seeds`` only, default all), one run per line."""
+        """A figure caption: the config, the data and the provenance of each saved run.
+
+        Each saved run's scale, machine and commit (of ``seeds`` only, default all), one
+        run per line.
+        """
         if not self.pairs:
             return "no saved run"
         shown = [r for r, _ in self.pairs if seeds is None or r.config["seed"] in seeds]
@@ -274,8 +293,11 @@ def spread_table(parts: Sequence[Parting], seeds: Sequence[int]) -> str:
 
 
 def agree_then_part(c: Comparison, t: int, early: int = 4, z: float = 3.0) -> bool:
-    """Whether, at level ``t``, the two nets agree on real images within ``z`` SE over the
-    first ``early`` evaluations and the real-trained net pulls ahead later (``c.step``)."""
+    """Whether, at level ``t``, the two nets first agree on real images and then part.
+
+    True if they agree within ``z`` SE over the first ``early`` evaluations and the
+    real-trained net pulls ahead later (``c.step``).
+    """
     j = list(c.eval_t).index(t)
     agree = np.all(c.diff[:early, j] < z * c.se[:early, j] + 1e-12)
     return bool(agree and c.step[j] is not None)

@@ -90,6 +90,7 @@ class CorrelatedConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        """Check the dimension lists, eta, fraction, p_corrs and the walker counts."""
         for name in ("dims", "plateau_dims", "sweep_dims"):
             dims = getattr(self, name)
             if len(dims) < 2 or any(not isinstance(d, int) or d < 5 for d in dims) or list(dims) != sorted(set(dims)):
@@ -133,8 +134,11 @@ def config(scale: str | None = None, **overrides: Any) -> CorrelatedConfig:
 
 
 def make_model(cfg: CorrelatedConfig, case: str, d: int, p_corr: float | None = None) -> MixedCumulantModel:
-    """The MCM of ``case`` at dimension d (seed d). ``p_corr`` overrides the coupling
-    probability of the ``rademacher`` case (the p_corr sweep)."""
+    """The MCM of ``case`` at dimension d (seed d).
+
+    ``p_corr`` overrides the coupling probability of the ``rademacher`` case (the
+    p_corr sweep).
+    """
     if case not in CASES:
         raise ValueError(f"case must be one of {CASES}, got {case!r}")
     kw = dict(beta_u=cfg.beta_u, beta_v=cfg.beta_v, seed=d)
@@ -152,9 +156,12 @@ def lr(cfg: CorrelatedConfig, d: int) -> float:
 
 
 def fixed_point_table(cfg: CorrelatedConfig, p_corr: float | None = None) -> dict[str, dict[str, float]]:
-    """Per case: E[lam nu], E[lam^3 nu] (of the coupled latent, times p_corr), rho, the
+    """The moments, fixed point, population minimum and higher-order gain of each case.
+
+    Per case: E[lam nu], E[lam^3 nu] (of the coupled latent, times p_corr), rho, the
     pair-wise fixed point alpha_v, the population minimum (alpha_u, alpha_v) and the
-    higher-order gain L_MCM - L_surrogate at that minimum (x0 units)."""
+    higher-order gain L_MCM - L_surrogate at that minimum (x0 units).
+    """
     out = {}
     for case in CASES:
         m = make_model(cfg, case, 64, p_corr)
@@ -173,8 +180,11 @@ def fixed_point_table(cfg: CorrelatedConfig, p_corr: float | None = None) -> dic
 
 
 def threshold(cfg: CorrelatedConfig, case: str, p_corr: float | None = None) -> float:
-    """The weak-recovery threshold of ``case``: ``cfg.eta`` for the ``rademacher`` case
-    and its control, ``fraction * |alpha_v*|`` for the flip coupling and the p_corr sweep."""
+    """The weak-recovery threshold of ``case``.
+
+    ``cfg.eta`` for the ``rademacher`` case and its control, ``fraction * |alpha_v*|``
+    for the flip coupling and the p_corr sweep.
+    """
     if case in ("rademacher", "control") and p_corr is None:
         return cfg.eta
     ref = "flip" if case in ("flip", "independent") else "rademacher"
@@ -224,9 +234,12 @@ def plateaus(
 
 
 def plateau_summary(res: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Per d: the median and the 5% / 95% quantiles of |alpha_v| and the median |alpha_u|
+    """Per d, the quantiles of the plateau overlaps and the fraction of walkers that recovered v.
+
+    Per d: the median and the 5% / 95% quantiles of |alpha_v| and the median |alpha_u|
     over walkers and the records of the second half of the run, and the fraction of
-    walkers that ever reached the threshold."""
+    walkers that ever reached the threshold.
+    """
     out: dict[str, list[float]] = {"median": [], "q05": [], "q95": [], "median_u": [], "reached": []}
     for i in range(len(res["dims"])):
         late = res["steps"][i] >= res["steps"][i, -1] // 2
@@ -240,16 +253,22 @@ def plateau_summary(res: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def separated_dims(cfg: CorrelatedConfig, data: dict[str, np.ndarray], control: dict[str, np.ndarray]) -> list[int]:
-    """The d of ``cfg.dims`` at which eta lies strictly between the two plateaus: the
-    control's 95% quantile of |alpha_v| below eta and the data's 5% quantile above it."""
+    """The d of ``cfg.dims`` at which eta lies strictly between the two plateaus.
+
+    There the control's 95% quantile of |alpha_v| is below eta and the data's 5%
+    quantile above it.
+    """
     sd, sc = plateau_summary(data), plateau_summary(control)
     ok = (sc["q95"] < cfg.eta) & (sd["q05"] > cfg.eta)
     return [int(d) for d, good in zip(sd["dims"], ok, strict=True) if good and int(d) in cfg.dims]
 
 
 def gain_along(cfg: CorrelatedConfig, case: str, res: dict[str, np.ndarray], d: int) -> np.ndarray:
-    """The exact gain L_MCM(w_n) - L_surrogate(w_n) of every walker at every record of the
-    plateau runs at dimension d, shape (W, R) (x0 units, per sample)."""
+    """The exact higher-order gain along the plateau runs at dimension d.
+
+    The gain L_MCM(w_n) - L_surrogate(w_n) of every walker at every record, shape
+    (W, R) (x0 units, per sample).
+    """
     i = list(res["dims"]).index(d)
     model = make_model(cfg, case, d)
     au, av = res["alpha_u"][i], res["alpha_v"][i]
@@ -258,9 +277,12 @@ def gain_along(cfg: CorrelatedConfig, case: str, res: dict[str, np.ndarray], d: 
 
 def flow_steps(cfg: CorrelatedConfig, case: str, d: int, eta: float, *, p_corr: float | None = None,
                mean_field: bool = True) -> float:
-    """Steps the flow from the median start (both overlaps at ``median_start(d)``) takes to
-    |alpha_v| = eta: the mean-field flow with delta = step_scale / ln d, or the noiseless
-    population flow (``mean_field=False``)."""
+    """SGD steps the flow from the median start takes to reach |alpha_v| = eta.
+
+    The start has both overlaps at ``median_start(d)``; the flow is the mean-field
+    flow with delta = step_scale / ln d, or the noiseless population flow
+    (``mean_field=False``).
+    """
     a0 = median_start(d)
     delta = cfg.step_scale / math.log(d) if mean_field else 0.0
     tau = mean_field_escape(make_model(cfg, case, d, p_corr), delta, eta, (a0, a0), cfg.activation, cfg.a)
@@ -273,8 +295,10 @@ def predicted_plateau(cfg: CorrelatedConfig, case: str, d: int, p_corr: float | 
 
 
 def flow_curve(cfg: CorrelatedConfig, case: str, d: int, steps: np.ndarray, mean_field: bool = True) -> np.ndarray:
-    """(alpha_u, alpha_v) of the (mean-field) flow from the median start at the given SGD
-    steps, shape (2, len(steps))."""
+    """(alpha_u, alpha_v) of the (mean-field) flow from the median start at the given SGD steps.
+
+    Shape (2, len(steps)).
+    """
     import scipy.integrate
 
     from easyhard.theory.fixed_points import mean_field_flow
@@ -291,8 +315,11 @@ def flow_curve(cfg: CorrelatedConfig, case: str, d: int, steps: np.ndarray, mean
 
 @dataclass
 class Recovery:
-    """First-passage steps to |alpha_v| >= eta per d (rows) and walker (columns; inf: not
-    within the budget), with the flows' predictions in steps."""
+    """First-passage steps to |alpha_v| >= eta per d, with the flows' predictions in steps.
+
+    ``passage`` has one row per d and one column per walker (inf: not within the
+    budget).
+    """
 
     dims: np.ndarray
     passage: np.ndarray
@@ -302,15 +329,19 @@ class Recovery:
 
     @property
     def median(self) -> np.ndarray:
+        """The median first passage per d, over walkers (inf where at least half did not pass)."""
         return np.median(self.passage, axis=1)
 
     @property
     def fraction_reached(self) -> np.ndarray:
+        """The fraction of walkers per d that reached the threshold within the budget."""
         return np.mean(np.isfinite(self.passage), axis=1)
 
     def fit(self, dims: list[int] | None = None) -> tuple[float, float, float, float]:
-        """:func:`easyhard.sgd.fit_slope` (slope, 95% interval, intercept) over ``dims``
-        (default: all)."""
+        """The log-log slope of the first passage against d over ``dims`` (default: all).
+
+        From :func:`easyhard.sgd.fit_slope`: slope, 95% interval, intercept.
+        """
         keep = self._keep(dims)
         return fit_slope(self.dims[keep], self.passage[keep])
 
@@ -324,11 +355,13 @@ class Recovery:
         return np.ones(self.dims.size, bool) if dims is None else np.isin(self.dims, dims)
 
     def arrays(self) -> dict[str, np.ndarray]:
+        """The fields as named arrays, for :func:`easyhard.results.save`."""
         return {"dims": self.dims, "passage": self.passage, "mean_field_steps": self.mean_field_steps,
                 "flow_steps": self.flow_steps, "eta": np.array(self.eta)}
 
     @classmethod
     def from_arrays(cls, arr: dict[str, np.ndarray], prefix: str = "") -> Recovery:
+        """The inverse of :meth:`arrays`, reading the keys ``prefix + name`` of ``arr``."""
         get = {k: arr[prefix + k] for k in ("dims", "passage", "mean_field_steps", "flow_steps")}
         return cls(**get, eta=float(arr[prefix + "eta"]))
 
@@ -337,10 +370,13 @@ def recovery(
     cfg: CorrelatedConfig, case: str, dims: tuple[int, ...] | None = None, *, p_corr: float | None = None,
     walkers: int | None = None, checkpoint: str | Path | None = None,
 ) -> Recovery:
-    """First passage of online SGD (exact reduced engine, uniform start) to
-    |alpha_v| >= :func:`threshold` at every d of ``dims`` (default ``cfg.dims``); each
-    walker runs at most ``cfg.budget`` times the mean-field flow's escape steps.
-    ``checkpoint``: a folder caching each d (:func:`easyhard.results.cached`)."""
+    """First passage of online SGD to |alpha_v| >= :func:`threshold` at every d of ``dims``.
+
+    The exact reduced engine from a uniform start, at every d of ``dims`` (default
+    ``cfg.dims``); each walker runs at most ``cfg.budget`` times the mean-field flow's
+    escape steps. ``checkpoint``: a folder caching each d
+    (:func:`easyhard.results.cached`).
+    """
     if case not in ("rademacher", "flip"):
         raise ValueError(f"case must be 'rademacher' or 'flip' (the others never recover v), got {case!r}")
     eta = threshold(cfg, case, p_corr)
@@ -366,16 +402,20 @@ def recovery(
 
 
 def pcorr_sweep(cfg: CorrelatedConfig, **kw: Any) -> dict[float, Recovery]:
-    """:func:`recovery` over ``cfg.sweep_dims`` for every p_corr > 0 of ``cfg.p_corrs``
-    (at p_corr = 0 the population minimum is v-free: nothing to recover)."""
+    """The :func:`recovery` of v over ``cfg.sweep_dims`` for every p_corr > 0 of ``cfg.p_corrs``.
+
+    At p_corr = 0 the population minimum is v-free: nothing to recover.
+    """
     return {p: recovery(cfg, "rademacher", cfg.sweep_dims, p_corr=p, walkers=cfg.sweep_walkers, **kw)
             for p in cfg.p_corrs if p > 0.0}
 
 
 def flow_time_fit(cfg: CorrelatedConfig, case: str, dims: np.ndarray, p_corr: float | None = None,
                   mean_field: bool = False) -> tuple[float, float]:
-    """``(A, B)`` of the fit tau(d) = A ln d + B of the flow's escape time to the threshold,
-    so that n = d ln d (A ln d + B) / step_scale steps."""
+    """``(A, B)`` of the fit tau(d) = A ln d + B of the flow's escape time to the threshold.
+
+    The escape then takes n = d ln d (A ln d + B) / step_scale steps.
+    """
     eta = threshold(cfg, case, p_corr)
     taus = [flow_steps(cfg, case, int(d), eta, p_corr=p_corr, mean_field=mean_field) * lr(cfg, int(d))
             for d in dims]
@@ -389,8 +429,11 @@ def fit_dims(cfg: CorrelatedConfig) -> list[int]:
 
 
 def circle_losses(cfg: CorrelatedConfig, theta: np.ndarray, case: str = "rademacher") -> tuple[np.ndarray, np.ndarray]:
-    """``(data, surrogate)``: ``L - L^iso`` of the data and of its Gaussian surrogate at
-    ``w = cos(theta) u + sin(theta) v`` (the unit circle of span(u, v)), exact quadrature."""
+    """The excess loss on the unit circle of span(u, v), on the data and on its surrogate.
+
+    ``(data, surrogate)``: ``L - L^iso`` of the data and of its Gaussian surrogate at
+    ``w = cos(theta) u + sin(theta) v``, by exact quadrature.
+    """
     model = make_model(cfg, case, 64)
     au, av = np.cos(theta), np.sin(theta)
     return (excess_loss(model, cfg.activation, cfg.a, au, av),
@@ -442,8 +485,11 @@ class FlipCoupling:
     n: int
 
     def moments_agree(self, n_se: float = 5.0, exact: dict[int, float] | None = None) -> bool:
-        """Whether every sampled moment lies within ``n_se`` standard errors of the exact one
-        (or of ``exact[k]``, to test the sample against another coupling's moments)."""
+        """Whether every sampled moment lies within ``n_se`` standard errors of the exact one.
+
+        With ``exact`` given, the reference is ``exact[k]`` instead, to test the sample
+        against another coupling's moments.
+        """
         exact = self.exact if exact is None else exact
         return all(abs(self.sampled[k] - exact[k]) < n_se * self.se[k] for k in exact)
 
@@ -487,8 +533,11 @@ PARTS: tuple[str, ...] = ("plateaus", "recovery", "pcorr", "flip")
 
 
 def compute_saved(scale: str) -> dict[str, Path]:
-    """Run every part at ``scale``, checkpointed per d under the cache folder, and save
-    each as ``correlated_<part>`` with provenance; returns the saved .npz paths."""
+    """Run every part at ``scale`` and save each with provenance; return the .npz paths.
+
+    Each part is checkpointed per d under the cache folder and saved as
+    ``correlated_<part>``.
+    """
     scale = check_scale(scale)
     cfg = config(scale)
     results.check_writable()  # before computing: no work lost to a failing save
@@ -519,9 +568,12 @@ def compute_saved(scale: str) -> dict[str, Path]:
 
 
 def load_saved(part: str, scale: str) -> tuple[Any, results.Result] | None:
-    """The saved ``part`` (one of :data:`PARTS`) at ``scale`` as the object the live
-    functions return, with its :class:`~easyhard.results.Result` (for the provenance
-    line); None if it was never computed with the present config."""
+    """The saved ``part`` (one of :data:`PARTS`) at ``scale``, with its result record.
+
+    The part comes as the object the live functions return, with its
+    :class:`~easyhard.results.Result` (for the provenance line); None if it was never
+    computed with the present config.
+    """
     if part not in PARTS:
         raise ValueError(f"part must be one of {PARTS}, got {part!r}")
     cfg = config(check_scale(scale))

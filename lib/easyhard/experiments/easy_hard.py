@@ -90,6 +90,7 @@ class Physics:
     latent: str = "rademacher"
 
     def __post_init__(self) -> None:
+        """Check the activation, the noise level a in (0, 1) and beta > 0."""
         get_activation(self.activation)
         if not (isinstance(self.a, (int, float)) and 0.0 < self.a < 1.0):
             raise ValueError(f"a (noise level) must lie in (0, 1), got {self.a!r}")
@@ -189,6 +190,7 @@ class TrajectoryConfig(ScalePreset):
     }
 
     def __post_init__(self) -> None:
+        """Check the dimensions, walkers, records, seed and horizon."""
         _check_dims("cov_dims", self.cov_dims)
         _check_dims("quart_dims", self.quart_dims)
         _check_positive_int("walkers", self.walkers)
@@ -283,10 +285,12 @@ class SweepConfig(ScalePreset):
 
     @classmethod
     def preset(cls, case: str, scale: str | None = None, **overrides: Any) -> SweepConfig:  # type: ignore[override]
+        """The config of ``case`` at ``scale`` (default: the current one), with ``overrides``."""
         name = check_scale(scale) if scale is not None else current_scale()
         return cls(case=_check_case(case), **{**cls.CASE_PRESETS[case][name], **overrides})
 
     def __post_init__(self) -> None:
+        """Check the case, dimensions, walkers, seed, start and budget."""
         _check_case(self.case)
         _check_dims("dims", self.dims)
         _check_positive_int("walkers", self.walkers)
@@ -372,9 +376,11 @@ class Slope:
 
     @property
     def contains_flow(self) -> bool:
+        """Whether the flow's slope lies strictly inside the interval."""
         return self.lo < self.flow < self.hi
 
     def excludes(self, value: float) -> bool:
+        """Whether ``value`` lies outside the closed interval ``[lo, hi]``."""
         return not self.lo <= value <= self.hi
 
 
@@ -391,15 +397,21 @@ def slopes(sc: SampleComplexity) -> dict[str, Slope]:
 
 
 def power_shifted(sc: SampleComplexity, power: float) -> SampleComplexity:
-    """The same sweep with every passage multiplied by ``(d / d_min)^power``: data of a law
-    ``power`` powers away, with the same spread (the negative control of the slope checks)."""
+    """The same sweep with every passage multiplied by ``(d / d_min)^power``.
+
+    Data of a law ``power`` powers away, with the same spread (the negative control of
+    the slope checks).
+    """
     factor = (sc.dims / sc.dims[0]).astype(float) ** power
     return dataclasses.replace(sc, passage=sc.passage * factor[:, None])
 
 
 def quartic_slope_check(s: Slope) -> bool:
-    """The quartic slope claim: the interval contains the flow's slope and reaches neither the
-    flow's slope plus one (a d^4 law) nor minus one (a d^2 law)."""
+    """The quartic slope claim: the interval contains the flow's slope and excludes its neighbours.
+
+    The interval contains the flow's slope and reaches neither the flow's slope plus
+    one (a d^4 law) nor minus one (a d^2 law).
+    """
     return s.contains_flow and s.flow - 1 < s.lo and s.hi < s.flow + 1
 
 
@@ -474,6 +486,7 @@ class StepSizeConfig(ScalePreset):
     }
 
     def __post_init__(self) -> None:
+        """Check the dimensions, walkers, seed, step constant and budget."""
         _check_dims("dims", self.dims)
         _check_positive_int("walkers", self.walkers)
         check_seed(self.seed)
@@ -494,8 +507,11 @@ STEP_SIZE_RESULT = "easy_hard_step_size"
 
 def step_size_sweep(cfg: StepSizeConfig, physics: Physics = Physics(), *, saved: bool = False,
                     progress: bool = False) -> SampleComplexity | None:
-    """Run the sweep of ``cfg`` now, or (``saved=True``) load it from ``data/results``
-    (None if it was never saved). :func:`save_step_size_sweep` computes and saves one."""
+    """Run the sweep of ``cfg`` now, or (``saved=True``) load it from ``data/results``.
+
+    The saved sweep is None if it was never saved; :func:`save_step_size_sweep`
+    computes and saves one.
+    """
     kwargs = cfg.kwargs(physics)
     if saved:
         hit = results.load(STEP_SIZE_RESULT, kwargs)
@@ -522,8 +538,11 @@ def step_size_description() -> str:
 def step_size_runs(small: SampleComplexity, big: SampleComplexity, big_cfg: StepSizeConfig,
                    saved: dict[str, tuple[SampleComplexity, str]],
                    big_saved: SampleComplexity | None) -> dict[str, tuple[SampleComplexity, float]]:
-    """The runs of the step-size figure, by label, with their step constants: the live quartic
-    sweep (c = 0.1) and the live large-step sweep, plus the saved laptop pair when both exist."""
+    """The runs of the step-size figure, by label, with their step constants.
+
+    The live quartic sweep (c = 0.1) and the live large-step sweep, plus the saved
+    laptop pair when both exist.
+    """
     c_small = float(small.config["step_scale"])
     out = {f"c = {c_small:g}, live": (small, c_small),
            f"c = {big_cfg.step_scale:g}, live": (big, big_cfg.step_scale)}
@@ -583,9 +602,11 @@ def diffusion_deviation(sc: SampleComplexity, theory: QuarticDiffusion, eta: flo
 
 
 def covariance_ito_factor(dims: np.ndarray, physics: Physics = Physics()) -> np.ndarray:
-    """How much the Ito contraction lengthens the covariance escape at ``delta = 1 / ln d``:
-    the rate ``2 |g_2| beta_u`` becomes ``2 |g_2| beta_u - delta C / 2``, so the time grows by
-    ``1 / (1 - delta C / (4 |g_2| beta_u))``."""
+    """How much the Ito contraction lengthens the covariance escape at ``delta = 1 / ln d``.
+
+    The rate ``2 |g_2| beta_u`` becomes ``2 |g_2| beta_u - delta C / 2``, so the time
+    grows by ``1 / (1 - delta C / (4 |g_2| beta_u))``.
+    """
     g2 = hermite_coefficients(physics.activation, physics.a, kmax=2)[2]
     ratio = flow.noise_constant(physics.activation, physics.a) / (4 * abs(g2) * physics.beta)
     return 1.0 / (1.0 - ratio / np.log(np.asarray(dims, dtype=float)))
@@ -601,9 +622,12 @@ def diffusion(step_scale: float, physics: Physics = Physics()) -> QuarticDiffusi
 # --------------------------------------------------------------------------- under the hood
 @dataclass(frozen=True)
 class EngineCheckConfig(ScalePreset):
-    """The engine validations: a few large steps from a fixed start at small d, compared
-    by KS over ``reps`` repetitions (with negative controls), and whole runs of ``walkers``
-    walkers at ``run_d`` (covariance spike, passage to ``run_eta``)."""
+    """The engine validations: a few large steps at small d, and whole runs.
+
+    A few large steps from a fixed start at small d, compared by KS over ``reps``
+    repetitions (with negative controls), and whole runs of ``walkers`` walkers at
+    ``run_d`` (covariance spike, passage to ``run_eta``).
+    """
 
     reps: int
     walkers: int
@@ -623,6 +647,7 @@ class EngineCheckConfig(ScalePreset):
     }
 
     def __post_init__(self) -> None:
+        """Check the counts (positive integers) and ``ks_d``, ``run_d`` >= 5."""
         for name in ("reps", "walkers", "ks_steps", "run_steps"):
             _check_positive_int(name, getattr(self, name))
         if self.ks_d < 5 or self.run_d < 5:
@@ -630,9 +655,12 @@ class EngineCheckConfig(ScalePreset):
 
 
 def ks_validation(cfg: EngineCheckConfig, physics: Physics = Physics()) -> dict[str, tuple[float, float]]:
-    """Two-sample KS p-values of (alpha_u, alpha_v) after ``ks_steps`` steps, direct engine against
-    the reduced engine with the exact complement and its two negative controls
-    (``"mean"``: the complement's norm replaced by its mean; ``"drop"``: complement left out)."""
+    """KS p-values of (alpha_u, alpha_v) after ``ks_steps`` steps, direct vs reduced engine.
+
+    Two-sample tests; the reduced engine runs with the exact complement and with its two negative
+    controls (``"mean"``: the complement's norm replaced by its mean; ``"drop"``:
+    complement left out).
+    """
     model = MixedCumulantModel(cfg.ks_d, beta_u=physics.beta, beta_v=physics.beta, latent=physics.latent, seed=0)
     common = dict(walkers=cfg.reps, init=cfg.ks_init, records=np.array([0, cfg.ks_steps]))
     direct = run(model, cfg.ks_steps, cfg.ks_lr, physics.activation, physics.a, engine="direct",
@@ -664,9 +692,12 @@ class EngineComparison:
     mean_z: dict[str, float]
 
     def agrees(self, passage_p: float = 1e-3, overlap_p: float = 1e-4, z: float = 4.5) -> bool:
-        """Whether the two engines agree: in the law of first passage (KS p above ``passage_p``),
-        in the law of the overlaps at each record (above ``overlap_p``), in their means
-        (within ``z`` standard errors), and with more than half the walkers of each passing."""
+        """Whether the two engines agree in law, in mean, and in the fraction that passed.
+
+        In the law of first passage (KS p above ``passage_p``), in the law of the
+        overlaps at each record (above ``overlap_p``), in their means (within ``z``
+        standard errors), and with more than half the walkers of each passing.
+        """
         return bool(self.passage_p > passage_p and min(self.overlap_p.values()) > overlap_p
                     and max(self.mean_z.values()) < z and min(self.reached.values()) > 0.5)
 
@@ -699,8 +730,11 @@ def whole_run_agreement(cfg: EngineCheckConfig, physics: Physics = Physics()) ->
 
 def ns_per_walker_step(model: MixedCumulantModel, engine: str, walkers: int, steps: int,
                        backend: str = "numba", reps: int = 3) -> float:
-    """CPU nanoseconds per walker-step of ``engine`` on one thread: the least of ``reps`` runs of
-    ``steps`` steps at ``lr = 0.1 / d^2``, after a warm-up run that compiles."""
+    """CPU nanoseconds per walker-step of ``engine`` on one thread.
+
+    The least of ``reps`` runs of ``steps`` steps at ``lr = 0.1 / d^2``, after a
+    warm-up run that compiles.
+    """
     kw = dict(walkers=walkers, engine=engine, backend=backend, records=2, threads=1)
     run(model, 2, 1e-4, **kw)
     best = math.inf

@@ -94,6 +94,7 @@ class LawCase:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        """Check the spike, engine, dims, walkers, eta and the step (below c* for a known k)."""
         if self.spike not in SPIKES:
             raise ValueError(f"spike must be one of {tuple(SPIKES)}, got {self.spike!r}")
         if self.engine not in ENGINES:
@@ -175,9 +176,12 @@ SERIES_ORDER = 12
 
 
 def loss_series(case: LawCase) -> np.ndarray:
-    """``b_j = g_j D_j``, j = 0..SERIES_ORDER: the population loss along the spike is
-    ``L(alpha) - L^iso = sum_j b_j alpha^j`` exactly (up to the truncation), with the data
-    factors ``D_j = E He_j(e.x0)`` (:func:`easyhard.theory.hermite_moments` at overlap 1)."""
+    """The coefficients ``b_j = g_j D_j``, j = 0..SERIES_ORDER, of the loss along the spike.
+
+    The population loss along the spike is ``L(alpha) - L^iso = sum_j b_j alpha^j``
+    exactly (up to the truncation), with the data factors ``D_j = E He_j(e.x0)``
+    (:func:`easyhard.theory.hermite_moments` at overlap 1).
+    """
     model = case.model(case.dims[0])
     g = hermite_coefficients(case.activation, case.a, kmax=SERIES_ORDER)
     at = {"mean": (0.0, 0.0, 1.0), "covariance": (1.0, 0.0, 0.0), "cumulant": (0.0, 1.0, 0.0)}[case.spike]
@@ -220,8 +224,11 @@ def mean_field_steps(case: LawCase, d: int, step_scale: float | None = None, lea
 
 
 def prefactor(case: LawCase) -> float:
-    """The mean-field ``n / d^{k-1}`` at the largest d of the case (k >= 3), or
-    ``n / (d ln d)`` (k = 2): the constant that moves with g_k(a) while the slope stays."""
+    """The constant of the mean-field law at the largest d of the case.
+
+    ``n / d^{k-1}`` (k >= 3) or ``n / (d ln d)`` (k = 2): the constant that moves with
+    g_k(a) while the slope stays.
+    """
     d = case.dims[-1]
     n = mean_field_steps(case, d)
     return n / d ** (case.k - 1) if case.k >= 3 else n / (d * math.log(d))
@@ -283,8 +290,10 @@ PRESETS["k4_erf"] = {
 
 
 def case(name: str, scale: str | None = None, **overrides: Any) -> LawCase:
-    """The case ``name`` of :data:`PRESETS` at ``scale`` (default: the current scale),
-    with fields replaced by ``overrides`` (checked again)."""
+    """The case ``name`` of :data:`PRESETS` at ``scale`` (default: the current scale).
+
+    Fields are replaced by ``overrides`` (and checked again).
+    """
     if name not in PRESETS:
         raise ValueError(f"case must be one of {tuple(PRESETS)}, got {name!r}")
     sizes = preset({s: v for s, v in PRESETS[name].items() if s != "base"} | {"paper": PRESETS[name]["laptop"]},
@@ -301,9 +310,11 @@ BLIND_DIMS: dict[str, tuple[int, ...]] = {"ci": (32,), "laptop": (32,), "paper":
 
 def blind_case(seeing: LawCase, passage: np.ndarray, factor: float = 10.0, walkers: int = 32,
                dims: tuple[int, ...] | None = None) -> LawCase:
-    """ReLU on the spike of ``seeing`` (a k = 4 tanh case), exact engine, with a budget of
-    ``factor`` times the seeing neuron's median passage at each of ``dims`` (a subset of
-    ``seeing.dims``; default: all)."""
+    """The blind case: ReLU on the spike of ``seeing`` (a k = 4 tanh case), exact engine.
+
+    Its budget is ``factor`` times the seeing neuron's median passage at each of
+    ``dims`` (a subset of ``seeing.dims``; default: all).
+    """
     dims = seeing.dims if dims is None else tuple(dims)
     med = np.median(np.asarray(passage), axis=1)
     ref = tuple(float(med[seeing.dims.index(d)]) for d in dims)
@@ -314,9 +325,12 @@ def blind_case(seeing: LawCase, passage: np.ndarray, factor: float = 10.0, walke
 
 def compute_saved(scale: str = "laptop", names: tuple[str, ...] | None = None,
                   checkpoint: str | Path | None = None) -> None:
-    """Run the cases ``names`` (default: all) at ``scale`` and save each as
-    ``exponent_law_<name>``; then the blind ReLU case against the saved ``k4`` medians
-    (one process, checkpointed per d so a cut-off run resumes)."""
+    """Run the cases ``names`` (default: all) at ``scale`` and save each, then the blind case.
+
+    Each case is saved as ``exponent_law_<name>``; then the blind ReLU case runs
+    against the saved ``k4`` medians (one process, checkpointed per d so a cut-off run
+    resumes).
+    """
     results.check_writable()  # before the first case: no work lost to a failing save
     for name in names or tuple(PRESETS):
         c = case(name, scale)
@@ -457,8 +471,12 @@ def prediction(k: int) -> float:
 
 
 def slope_row(case: LawCase, arrays: dict[str, np.ndarray], n_boot: int = 2000, level: float = 0.95) -> dict[str, Any]:
-    """Fitted slope with its bootstrap interval at ``level``, the prediction, the mean-field
-    slope over the same d and (k <= 2) the slope of passage / :func:`log_factor`."""
+    """The fitted slope of the case beside its predictions, as a table row.
+
+    The fitted slope with its bootstrap interval at ``level``, the prediction, the
+    mean-field slope over the same d and (k <= 2) the slope of passage /
+    :func:`log_factor`.
+    """
     dims, passage = arrays["dims"], arrays["passage"]
     slope, lo, hi, _ = fit_slope(dims, passage, n_boot, level)
     theory = float(np.polyfit(np.log(dims), np.log(arrays["theory_steps"]), 1)[0])
@@ -472,9 +490,11 @@ def slope_row(case: LawCase, arrays: dict[str, np.ndarray], n_boot: int = 2000, 
 
 
 def log_factor(case: LawCase, dims: np.ndarray) -> np.ndarray:
-    """The logarithms of the mean-field cost beyond the power d^{k-1} (k <= 2):
+    """The logarithms of the mean-field cost beyond the power d^{k-1} (k <= 2).
+
     ``ln d`` (k = 1, from delta = c / ln d) and ``ln d ln(eta^2 d / x_0)`` (k = 2, the
-    exponential growth from x_0 to eta^2 d); 1 for k >= 3."""
+    exponential growth from x_0 to eta^2 d); 1 for k >= 3.
+    """
     d = np.asarray(dims, dtype=float)
     if case.k == 1:
         return np.log(d)
@@ -485,8 +505,11 @@ def log_factor(case: LawCase, dims: np.ndarray) -> np.ndarray:
 
 
 def normaliser(case: LawCase) -> Any:
-    """The law's d-dependence for the case, as a callable of d: ``d * log_factor`` for k <= 2,
-    ``d^{k-1}`` for k >= 3 (the medians divided by it are flat if the law holds)."""
+    """The law's d-dependence for the case, as a callable of d.
+
+    ``d * log_factor`` for k <= 2, ``d^{k-1}`` for k >= 3 (the medians divided by it
+    are flat if the law holds).
+    """
     if case.k is not None and case.k >= 3:
         return lambda d: np.asarray(d, float) ** (case.k - 1)
     return lambda d: np.asarray(d, float) * log_factor(case, d)
@@ -602,9 +625,12 @@ def blind_summary(case: LawCase, arrays: Mapping[str, np.ndarray]) -> BlindSumma
 
 @dataclass(frozen=True)
 class LowerBound:
-    """The lower-bound view of a k = 4 sweep: ``K[p]`` puts half the walkers past ``K d^p``
-    steps at the smallest d; ``within[p]``: the fraction within ``K[p] d^p`` at each d;
-    ``spread[p]``: the decades the median of passage / d^p spans over d."""
+    """The lower-bound view of a k = 4 sweep: fixed budgets ``K d^p`` and what they recover.
+
+    ``K[p]`` puts half the walkers past ``K d^p`` steps at the smallest d;
+    ``within[p]``: the fraction within ``K[p] d^p`` at each d; ``spread[p]``: the
+    decades the median of passage / d^p spans over d.
+    """
 
     K: dict[float, float]
     within: dict[float, np.ndarray]

@@ -92,6 +92,7 @@ class ExponentConfig(ScalePreset):
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {"ci": {}, "laptop": {"grid": 81}, "paper": {"grid": 121}}
 
     def __post_init__(self) -> None:
+        """Check the activation and a, the betas (finite, >= 0) and the integer sizes."""
         hermite_coefficients(self.activation, self.a)  # validates the activation and a
         for name in ("beta_u", "beta_v"):
             if not np.isfinite(getattr(self, name)) or getattr(self, name) < 0:

@@ -83,6 +83,7 @@ class MCMBiasConfig:
     engine: str = "direct"
 
     def __post_init__(self) -> None:
+        """Check the engine, the integer sizes, the betas and rates, p_corr, a and the seeds."""
         if self.engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, got {self.engine!r}")
         if self.engine == "reduced" and self.neurons != 1:
@@ -292,8 +293,11 @@ def run_adam(cfg: MCMBiasConfig, progress: bool = False) -> BiasRun:
 
 def saved_or_run(cfg: MCMBiasConfig, optimiser: str = "online_sgd", *, compute: bool = True,
                  name: str = "mcm_bias", progress: bool = False, scale: str | None = None) -> BiasRun | None:
-    """The saved run of ``cfg`` (``data/results/<name>_<optimiser>-<hash>``), else compute
-    (and save) it if ``compute``, else None."""
+    """The saved run of ``cfg``, else the run computed now (if ``compute``), else None.
+
+    The saved run is ``data/results/<name>_<optimiser>-<hash>``; a run computed here is
+    saved.
+    """
     if optimiser not in OPTIMISERS:
         raise ValueError(f"optimiser must be one of {OPTIMISERS}, got {optimiser!r}")
     key = f"{name}_{optimiser}"
@@ -337,8 +341,11 @@ def run_config(key: str, scale: str | None = None) -> tuple[MCMBiasConfig, str]:
 
 def chapter_run(key: str, scale: str | None = None, *, compute: bool = True,
                 progress: bool = False) -> BiasRun | None:
-    """The chapter's run ``key`` at ``scale``: saved if present, else computed (and saved,
-    except at ``ci`` scale) if ``compute``, else None."""
+    """The chapter's run ``key`` at ``scale``: saved, computed now, or None.
+
+    Saved if present, else computed (and saved, except at ``ci`` scale) if
+    ``compute``, else None.
+    """
     cfg, optimiser = run_config(key, scale)
     if (scale or current_scale()) == "ci":
         return (run_online if optimiser == "online_sgd" else run_adam)(cfg, progress=progress)
@@ -346,8 +353,11 @@ def chapter_run(key: str, scale: str | None = None, *, compute: bool = True,
 
 
 def reproduce(scale: str = "laptop", keys: tuple[str, ...] | None = None) -> None:
-    """Compute and save every run of the chapter at ``scale`` (each saved as it finishes,
-    so an interrupted reproduction resumes with the runs still missing)."""
+    """Compute and save every run of the chapter at ``scale``.
+
+    Each run is saved as it finishes, so an interrupted reproduction resumes with the
+    runs still missing.
+    """
     for key in keys or tuple(RUNS):
         t0 = time.perf_counter()
         chapter_run(key, scale, progress=False)
@@ -362,8 +372,10 @@ def _scale_of(cfg: MCMBiasConfig) -> str:
 
 
 def _sustained(steps: np.ndarray, hit: np.ndarray) -> np.ndarray:
-    """Per row of ``hit`` (walkers, K): the first of ``steps`` from which ``hit`` holds
-    at every later step (inf if it does not hold at the last one)."""
+    """Per row of ``hit`` (walkers, K): the first of ``steps`` from which ``hit`` holds to the end.
+
+    That is, at every later step; inf if it does not hold at the last one.
+    """
     out = np.full(hit.shape[0], np.inf)
     for i, h in enumerate(hit):
         if h[-1]:
@@ -373,14 +385,19 @@ def _sustained(steps: np.ndarray, hit: np.ndarray) -> np.ndarray:
 
 
 def parting_step(r: BiasRun, tol: float) -> np.ndarray:
-    """Per walker: the first loss step from which ``mcm - surrogate < -tol`` at every
-    later loss step (inf if never)."""
+    """Per walker: the first loss step from which ``mcm - surrogate < -tol`` to the end.
+
+    That is, at every later loss step; inf if never.
+    """
     return _sustained(r.loss_steps, r.mcm - r.surrogate < -tol)
 
 
 def v_used_step(r: BiasRun, eta: float) -> np.ndarray:
-    """Per walker: the first loss step from which some neuron has ``|alpha_v| >= eta``
-    at every later loss step (inf if never): the grid of :func:`parting_step`."""
+    """Per walker: the first loss step from which some neuron has ``|alpha_v| >= eta`` to the end.
+
+    That is, at every later loss step (inf if never), on the grid of
+    :func:`parting_step`.
+    """
     _, av = r.loss_overlaps()
     return _sustained(r.loss_steps, np.abs(av).max(axis=1) >= eta)
 
@@ -394,9 +411,12 @@ def below_floor_step(r: BiasRun) -> np.ndarray:
 def independence_check(dims: tuple[int, ...] = (64, 128, 256, 512, 1024), walkers: int = 16,
                        activation: str = "tanh", a: float = 0.6, beta: float = 5.0,
                        budget: float = 20.0, seed: int = 0) -> dict[str, np.ndarray]:
-    """One neuron on the full independent MCM, delta = 1 / ln d, run for ``budget d ln^2 d``
-    steps (exact reduced engine): final ``|alpha_u|`` and ``sqrt(d) |alpha_v|`` per d and walker,
-    and the largest ``sqrt(d) |alpha_v|`` over the second half of the run."""
+    """One neuron on the full independent MCM: its overlaps with u and v per d and walker.
+
+    With delta = 1 / ln d, run for ``budget d ln^2 d`` steps (exact reduced engine): final
+    ``|alpha_u|`` and ``sqrt(d) |alpha_v|`` per d and walker, and the largest
+    ``sqrt(d) |alpha_v|`` over the second half of the run.
+    """
     out = {"dims": np.asarray(dims), "alpha_u": [], "sqrt_d_alpha_v": [], "max_sqrt_d_alpha_v": []}
     for d in dims:
         model = MixedCumulantModel(d, beta, beta, seed=1)
@@ -420,10 +440,13 @@ GAP_TOL, V_ETA, U_ETA = 1e-4, 0.2, 0.6
 
 @dataclass(frozen=True)
 class Staircase:
-    """Per-walker steps of one run (inf where it never happened, sustained to the end):
-    ``u_found`` (every neuron has ``|alpha_u| >= U_ETA``), ``v_used`` (some neuron has
+    """Per-walker steps of the stages of one run: u found, v used, losses parted, floor crossed.
+
+    Inf where it never happened; each stage is sustained to the end. ``u_found``
+    (every neuron has ``|alpha_u| >= U_ETA``), ``v_used`` (some neuron has
     ``|alpha_v| >= V_ETA``), ``parting`` (MCM loss below the surrogate's by more than
-    ``GAP_TOL``), ``below_floor`` (first step with the MCM loss under the Wiener floor)."""
+    ``GAP_TOL``), ``below_floor`` (first step with the MCM loss under the Wiener floor).
+    """
 
     u_found: np.ndarray
     v_used: np.ndarray
@@ -436,8 +459,11 @@ class Staircase:
         return int(np.isfinite(self.parting).sum())
 
     def plateau_separates(self, factor: float = 10.0) -> bool:
-        """Whether every walker that parted did so at least ``factor`` times later than it
-        found ``u``: a plateau separates the two drops."""
+        """Whether a plateau separates the two drops of the loss.
+
+        True if every walker that parted did so at least ``factor`` times later than it
+        found ``u``.
+        """
         parted = np.isfinite(self.parting)
         return bool(np.all(self.parting[parted] >= factor * self.u_found[parted]))
 
@@ -467,8 +493,11 @@ class LabelledRun:
 
 
 def saved_beside(live: BiasRun, keys: tuple[str, ...], scale: str = "laptop") -> list[LabelledRun]:
-    """``live`` (this scale's run), then the saved runs ``keys`` at ``scale`` that exist,
-    each labelled with its d, steps and provenance (scale, machine, commit)."""
+    """The live run, then the saved runs ``keys`` at ``scale`` that exist, each labelled.
+
+    ``live`` is this scale's run; each run is labelled with its d, steps and provenance
+    (scale, machine, commit).
+    """
     d, scale_now = live.config["d"], current_scale()
     out = [LabelledRun(live, f"live {scale_now}, d = {d}", f"live {scale_now}: {live.wall_time:.0f} s on this machine")]
     for key in keys:
@@ -508,9 +537,12 @@ class MonteCarloCheck:
 
 def monte_carlo_check(model: MixedCumulantModel, W: np.ndarray | torch.Tensor, activation: str, a: float, *,
                       A: float = 1.0, data: str = "mcm", n: int = 200_000, seed: int = 0) -> MonteCarloCheck:
-    """The exact loss (:func:`~easyhard.theory.surrogate_loss.tied_loss`) of the tied neurons
-    ``W`` (p, d) on ``data`` (``"mcm"`` or ``"surrogate"``) against ``n`` sampled losses
-    (:func:`~easyhard.theory.surrogate_loss.monte_carlo_loss`, from ``seed``)."""
+    """The exact loss of the tied neurons ``W`` (p, d) against a Monte Carlo estimate.
+
+    The exact loss (:func:`~easyhard.theory.surrogate_loss.tied_loss`) on ``data``
+    (``"mcm"`` or ``"surrogate"``) against ``n`` sampled losses
+    (:func:`~easyhard.theory.surrogate_loss.monte_carlo_loss`, from ``seed``).
+    """
     exact = float(tied_loss(model, *overlaps(model, W), activation, a, A=A, data=data))
     mean, se = monte_carlo_loss(model, W, activation, a, A=A, data=data, n=n, seed=seed)
     return MonteCarloCheck(exact, mean, se)

@@ -88,8 +88,11 @@ def covariance_spectrum(model: MixedCumulantModel, x: torch.Tensor) -> Spectrum:
 
 @dataclass(frozen=True)
 class Kappa4Sweep:
-    """``kappa_4(v.x0)`` per ``beta_v``: k-statistic ``estimate`` with batch-means ``se``,
-    and ``theory`` (:meth:`MixedCumulantModel.kappa4_v`)."""
+    """The fourth cumulant ``kappa_4(v.x0)`` per ``beta_v``, measured and in theory.
+
+    The k-statistic ``estimate`` with batch-means ``se``, and ``theory``
+    (:meth:`MixedCumulantModel.kappa4_v`).
+    """
 
     beta_v: np.ndarray
     estimate: np.ndarray
@@ -116,8 +119,11 @@ def kappa4_sweep(d: int, n: int, beta_u: float, beta_vs: np.ndarray, latent: str
 
 
 def cross_covariance(model: MixedCumulantModel, x: torch.Tensor) -> tuple[float, float]:
-    """The sample ``Cov(u.x0, v.x0)`` and its SE ``sqrt((C_uu C_vv + C_uv^2) / n)``
-    (the variance of a Gaussian sample covariance)."""
+    """The sample ``Cov(u.x0, v.x0)`` and its SE.
+
+    The SE is ``sqrt((C_uu C_vv + C_uv^2) / n)``, from the variance of a Gaussian
+    sample covariance.
+    """
     c = np.cov(project(x, model.u), project(x, model.v))
     return float(c[0, 1]), float(np.sqrt((c[0, 0] * c[1, 1] + c[0, 1] ** 2) / len(x)))
 
@@ -135,9 +141,12 @@ def top_pc_tilt(model: MixedCumulantModel) -> float:
 
 @dataclass(frozen=True)
 class CorrelatedSweep:
-    """Per ``p_corr``: the sample ``cov`` of ``(u.x0, v.x0)`` with its ``se`` and the theory
+    """The covariance of the spikes and the tilt of the top principal component per ``p_corr``.
+
+    Per ``p_corr``: the sample ``cov`` of ``(u.x0, v.x0)`` with its ``se`` and the theory
     ``rho``; the sample top principal component's overlap with ``v`` (``tilt``) and the
-    theory's (``tilt_theory``, :func:`top_pc_tilt`)."""
+    theory's (``tilt_theory``, :func:`top_pc_tilt`).
+    """
 
     p_corr: np.ndarray
     cov: np.ndarray
@@ -170,8 +179,10 @@ def correlated_sweep(d: int, n: int, beta_u: float, beta_v: float, p_corrs: np.n
 
 @dataclass(frozen=True)
 class SurrogateStudy:
-    """Samples of the Gaussian surrogate fitted to MCM data, projected on ``u`` and ``v``, and
-    ``cov_err``, the largest entry of ``|cov(surrogate samples) - cov(data)|``."""
+    """Samples of the Gaussian surrogate fitted to MCM data, projected on ``u`` and ``v``.
+
+    ``cov_err`` is the largest entry of ``|cov(surrogate samples) - cov(data)|``.
+    """
 
     u: np.ndarray
     v: np.ndarray

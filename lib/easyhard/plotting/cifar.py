@@ -41,8 +41,11 @@ def image_row(ax: plt.Axes, images: torch.Tensor | np.ndarray, title: str = "") 
 
 
 def spectrum(ax: plt.Axes, eigvals: torch.Tensor, fit_range: tuple[int, int] = (10, 1000)) -> float:
-    """Eigenvalues in decreasing order on log-log axes with a power-law fit
-    ``lambda_k ~ k^-alpha`` over ``fit_range``; returns alpha."""
+    """Draw the eigenvalue spectrum with a power-law fit and return its exponent.
+
+    Eigenvalues in decreasing order on log-log axes with a power-law fit
+    ``lambda_k ~ k^-alpha`` over ``fit_range``; returns alpha.
+    """
     lam = np.sort(np.asarray(eigvals, dtype=float))[::-1]
     k = np.arange(1, len(lam) + 1)
     lo, hi = fit_range
@@ -62,8 +65,11 @@ def _steps_axis(ax: plt.Axes) -> None:
 
 
 def losses(axes: Sequence[plt.Axes], r: Mapping[str, np.ndarray], z: float = 2.0) -> None:
-    """Per noise level: test eps-MSE on real images and surrogate samples (bands:
-    +- z SE) against training step, with the Wiener floor."""
+    """Draw the real and surrogate test losses against step, one panel per noise level.
+
+    Per noise level: test eps-MSE on real images and surrogate samples (bands:
+    +- z SE) against training step, with the Wiener floor.
+    """
     steps = r["steps"]
     for j, ax in enumerate(axes):
         for key, colour, label in (("real", REAL, "CIFAR-10 test images"),
@@ -112,8 +118,10 @@ def data_figure(train_set: Cifar10, surrogate: GaussianSurrogate, n: int = 10, s
 
 
 def histograms(ax: plt.Axes, real: torch.Tensor, surrogate: torch.Tensor, title: str, bins: int = 60) -> None:
-    """Step histograms (log density) of one projection of CIFAR-10 and of the surrogate,
-    labelled with their excess kurtosis."""
+    """Draw the histograms of one projection of CIFAR-10 and of the surrogate.
+
+    Step histograms (log density), labelled with their excess kurtosis.
+    """
     lo, hi = float(min(real.min(), surrogate.min())), float(max(real.max(), surrogate.max()))
     edges = np.linspace(lo, hi, bins)
     for x, colour, name in ((real, REAL, "CIFAR-10"), (surrogate, SURR, "surrogate")):
@@ -124,8 +132,11 @@ def histograms(ax: plt.Axes, real: torch.Tensor, surrogate: torch.Tensor, title:
 
 
 def kurtosis_figure(study: KurtosisStudy) -> plt.Figure:
-    """Two histogram panels and the excess kurtosis along principal axes (by rank) and along
-    random directions (unordered, as unconnected markers at the right)."""
+    """Figure of the excess kurtosis of CIFAR-10 along principal and random directions.
+
+    Two histogram panels and the excess kurtosis along principal axes (by rank) and along
+    random directions (unordered, as unconnected markers at the right).
+    """
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.2), layout="constrained")
     for ax, (title, real, sur) in zip(axes[:2], study.panels, strict=True):
         histograms(ax, real, sur, title)
@@ -147,8 +158,10 @@ def kurtosis_figure(study: KurtosisStudy) -> plt.Figure:
 
 
 def loss_figure(r: Mapping[str, np.ndarray], title: str) -> plt.Figure:
-    """Real vs surrogate test loss against step (:func:`losses`), one panel per noise level
-    and one for the average over levels."""
+    """Figure of the real vs surrogate test loss against step.
+
+    One panel per noise level (:func:`losses`) and one for the average over levels.
+    """
     n = len(r["eval_t"]) + 1
     fig, axes = plt.subplots(1, n, figsize=(min(2.9 * n, 12), 3.1), layout="constrained", sharex=True)
     losses(axes, r)
@@ -159,8 +172,11 @@ def loss_figure(r: Mapping[str, np.ndarray], title: str) -> plt.Figure:
 
 def examples_figure(real: Mapping[str, np.ndarray], control: Mapping[str, np.ndarray], show_t: int,
                     steps: Sequence[int] = (0, 80, 200)) -> plt.Figure:
-    """Denoised test images of the real-trained net at the saved evaluation steps nearest to
-    ``steps`` and its last, above the control net's at its last step."""
+    """Figure of denoised test images of the real-trained and the control net.
+
+    Denoised test images of the real-trained net at the saved evaluation steps nearest to
+    ``steps`` and its last, above the control net's at its last step.
+    """
     picks = [int(np.searchsorted(real["steps"], s)) for s in (*steps, real["steps"][-1])]
     fig = plt.figure(figsize=(7.5, 9.5), layout="constrained")
     rows = fig.subfigures(2, 1, height_ratios=[len(picks) + 1, 1])

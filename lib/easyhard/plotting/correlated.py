@@ -17,8 +17,11 @@ LABELS: dict[str, str] = {"rademacher": r"$\nu = \mathrm{sign}\,\lambda$", "cont
 
 def circle_losses(ax: plt.Axes, theta: np.ndarray, data: np.ndarray, surrogate: np.ndarray,
                   marks: Mapping[str, float]) -> None:
-    """Excess loss on the unit circle of span(u, v) against alpha_v = sin(theta), on the
-    data and on its Gaussian surrogate; vertical lines at the named alpha_v values."""
+    """Draw the excess loss on the unit circle of span(u, v), data and surrogate.
+
+    Excess loss against alpha_v = sin(theta), on the data and on its Gaussian
+    surrogate; vertical lines at the named alpha_v values.
+    """
     av = np.sin(theta)
     ax.plot(av, data, color=COLORS["rademacher"], label="data (MCM)")
     ax.plot(av, surrogate, color=COLORS["control"], label="Gaussian surrogate")
@@ -32,8 +35,11 @@ def circle_losses(ax: plt.Axes, theta: np.ndarray, data: np.ndarray, surrogate: 
 
 def trajectories(axes: Sequence[plt.Axes], steps: np.ndarray, d: int, curves: Mapping[str, dict],
                  eta: float) -> None:
-    """Left: median |alpha_v| against n/d per case, with the mean-field flow (dashed);
-    right: the median exact gain L_MCM - L_surrogate along the same runs."""
+    """Draw the median overlap with v and the median higher-order gain against n/d.
+
+    Left: median |alpha_v| against n/d per case, with the mean-field flow (dashed);
+    right: the median exact gain L_MCM - L_surrogate along the same runs.
+    """
     x = steps / d
     for case, c in curves.items():
         axes[0].plot(x[1:], np.median(np.abs(c["alpha_v"]), 0)[1:], color=COLORS[case], label=LABELS[case])
@@ -48,8 +54,11 @@ def trajectories(axes: Sequence[plt.Axes], steps: np.ndarray, d: int, curves: Ma
 
 def plateaus(ax: plt.Axes, summaries: Mapping[str, dict], predicted: Mapping[str, np.ndarray],
              population: Mapping[str, float], eta: float) -> None:
-    """Stationary |alpha_v| (median, 5-95% band) against d per case, the mean-field
-    prediction (dashed) and the population minimum (dotted)."""
+    """Draw the stationary overlap with v against d, with its predictions.
+
+    Stationary |alpha_v| (median, 5-95% band) against d per case, the mean-field
+    prediction (dashed) and the population minimum (dotted).
+    """
     for case, s in summaries.items():
         col = COLORS[case]
         ax.plot(s["dims"], s["median"], "o-", color=col, label=LABELS[case])
@@ -62,9 +71,12 @@ def plateaus(ax: plt.Axes, summaries: Mapping[str, dict], predicted: Mapping[str
 
 
 def recovery(ax: plt.Axes, sweeps: Mapping[str, object], fit_dims: Mapping[str, Sequence[int]]) -> None:
-    """Median first passage / (d ln d) against d per sweep (quartile bars), the
+    """Draw the recovery time of v, divided by d ln d, against d.
+
+    Median first passage / (d ln d) against d per sweep (quartile bars), the
     mean-field flow (dashed) and the noiseless flow (dotted); the legend carries the
-    measured slope with its 95% interval and the mean-field flow's slope over the fit dims."""
+    measured slope with its 95% interval and the mean-field flow's slope over the fit dims.
+    """
     colors = list(PALETTE.values())
     for i, (name, rec) in enumerate(sweeps.items()):
         col = colors[i % len(colors)]

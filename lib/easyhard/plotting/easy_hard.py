@@ -42,9 +42,12 @@ def _scaled_median(sc: SampleComplexity, steps: np.ndarray) -> tuple[np.ndarray,
 
 
 def sweeps(sweeps: Mapping[str, SampleComplexity], provenance: str) -> plt.Figure:
-    """Left: median first passage (quartiles) with the flow's prediction dashed, log-log.
+    """Figure of the first-passage sweeps against d, raw and divided by the predicted law.
+
+    Left: median first passage (quartiles) with the flow's prediction dashed, log-log.
     Right: the median divided by the predicted scaling, normalised to 1 at the smallest d
-    (linear axis: flat = the predicted law; the flow the same way, dashed)."""
+    (linear axis: flat = the predicted law; the flow the same way, dashed).
+    """
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.9), layout="constrained")
     for (label, sc), color in zip(sweeps.items(), COLORS, strict=False):
         med, (q1, q3) = sc.median, sc.quartiles
@@ -85,9 +88,12 @@ def collapse(views: Sequence[Collapse], provenance: str) -> plt.Figure:
 
 def step_size(measured: Mapping[str, tuple[SampleComplexity, float]], theory: Mapping[float, QuarticDiffusion],
               eta: float, provenance: str, d_max: float = 1e4) -> plt.Figure:
-    """Mean first passage / d^3 against d for each step constant, with the rescaled diffusion's
+    """Figure of the mean first passage / d^3 against d for each step constant.
+
+    Mean first passage / d^3 against d for each step constant, with the rescaled diffusion's
     mean (lines, to ``d_max``; the d -> infinity limit as a dotted line) and, shaded, the d whose
-    exit level ``d eta^2`` lies inside the noise band of the largest c."""
+    exit level ``d eta^2`` lies inside the noise band of the largest c.
+    """
     fig, ax = plt.subplots(figsize=(7, 4.2), layout="constrained")
     grid = np.geomspace(8, d_max, 60).round()
     colors = {c: color for c, color in zip(sorted(theory), (PALETTE["blue"], PALETTE["red"], PALETTE["green"]),
@@ -113,8 +119,11 @@ def step_size(measured: Mapping[str, tuple[SampleComplexity, float]], theory: Ma
 
 def large_d(effective: Mapping[float, SampleComplexity], exact: Mapping[str, tuple[SampleComplexity, float]],
             theory: Mapping[float, QuarticDiffusion], eta: float, provenance: str) -> plt.Figure:
-    """Mean first passage / d^3 (uniform start) against d: the effective engine (open squares),
-    exact runs where they exist (filled circles) and the rescaled diffusion (lines)."""
+    """Figure of the mean first passage / d^3 at large d, effective engine against theory.
+
+    Mean first passage / d^3 (uniform start) against d: the effective engine (open squares),
+    exact runs where they exist (filled circles) and the rescaled diffusion (lines).
+    """
     fig, ax = plt.subplots(figsize=(7, 4.2), layout="constrained")
     colors = dict(zip(sorted(theory), (PALETTE["blue"], PALETTE["red"], PALETTE["green"]), strict=False))
     d_max = max(float(sc.dims[-1]) for sc in effective.values()) if effective else 1e4

@@ -16,9 +16,12 @@ COLOURS: tuple[str, ...] = ("blue", "orange", "green", "red", "purple", "sky")
 def passages(ax: plt.Axes, runs: Mapping[str, Mapping[str, np.ndarray]],
              rows: Mapping[str, Mapping[str, Any]] | None = None,
              live: Mapping[str, Mapping[str, np.ndarray]] | None = None) -> None:
-    """Median first-passage steps (quartile bars) against d, log-log, one colour per run,
+    """Draw the median first-passage steps against d, log-log, with the mean-field escape.
+
+    Median first-passage steps (quartile bars) against d, one colour per run,
     with the mean-field escape dashed (black) beside each; ``live``: runs of the current
-    scale drawn as open markers in the same colour."""
+    scale drawn as open markers in the same colour.
+    """
     for i, (label, arr) in enumerate(runs.items()):
         col = PALETTE[COLOURS[i % len(COLOURS)]]
         d, p = arr["dims"], arr["passage"]
@@ -38,9 +41,12 @@ def passages(ax: plt.Axes, runs: Mapping[str, Mapping[str, np.ndarray]],
 
 
 def invariance(ax: plt.Axes, runs: Mapping[str, Mapping[str, np.ndarray]], power: Sequence[float]) -> None:
-    """Median passage divided by ``d^power`` (one power per run; a callable of d is also
+    """Draw the median passage divided by a power of d against d, one curve per run.
+
+    Median passage divided by ``d^power`` (one power per run; a callable of d is also
     accepted) against d for each run, with the mean-field prediction (same division) dashed
-    in the same colour."""
+    in the same colour.
+    """
     for i, ((label, arr), pw) in enumerate(zip(runs.items(), power, strict=True)):
         col = PALETTE[COLOURS[i % len(COLOURS)]]
         d = arr["dims"].astype(float)
@@ -53,8 +59,11 @@ def invariance(ax: plt.Axes, runs: Mapping[str, Mapping[str, np.ndarray]], power
 
 def lower_bound(axes: Sequence[plt.Axes], arr: Mapping[str, np.ndarray], K: Mapping[float, float],
                 within: Mapping[float, np.ndarray]) -> None:
-    """Left: fraction of walkers passed within ``K[p] d^p`` steps against d, ``within[p]``, for each
-    power p; middle and right: empirical CDFs of ``passage / d^p`` per d (the first two powers)."""
+    """Draw the fraction of walkers passed within ``K[p] d^p`` steps and the passage CDFs.
+
+    Left: fraction of walkers passed within ``K[p] d^p`` steps against d, ``within[p]``, for each
+    power p; middle and right: empirical CDFs of ``passage / d^p`` per d (the first two powers).
+    """
     d = arr["dims"].astype(float)
     p = arr["passage"]
     powers = list(K)
@@ -74,8 +83,10 @@ def lower_bound(axes: Sequence[plt.Axes], arr: Mapping[str, np.ndarray], K: Mapp
 
 def law_figure(runs: Mapping[str, Mapping[str, np.ndarray]], rows: Mapping[str, Mapping[str, Any]],
                live: Mapping[str, Mapping[str, np.ndarray]] | None = None) -> plt.Figure:
-    """One panel of :func:`passages`: the saved sweeps with the live runs as squares, or (``live``
-    None) the live runs alone."""
+    """Figure with one panel of :func:`passages`.
+
+    The saved sweeps with the live runs as squares, or (``live`` None) the live runs alone.
+    """
     fig, ax = plt.subplots(figsize=(8, 5.5), layout="constrained")
     passages(ax, runs, rows, live=live)
     ax.set_title("median first passage (bars: quartiles); dashed: mean-field escape"
@@ -85,8 +96,11 @@ def law_figure(runs: Mapping[str, Mapping[str, np.ndarray]], rows: Mapping[str, 
 
 def invariance_panels(runs: Mapping[int, Mapping[str, Mapping[str, np.ndarray]]],
                       normalisers: Mapping[int, Any]) -> plt.Figure:
-    """One :func:`invariance` panel per exponent k: ``runs[k]`` maps a label (the noise level) to
-    a sweep, ``normalisers[k]`` is the callable of d the medians are divided by."""
+    """Figure with one :func:`invariance` panel per exponent k.
+
+    ``runs[k]`` maps a label (the noise level) to a sweep, ``normalisers[k]`` is the
+    callable of d the medians are divided by.
+    """
     fig, axes = plt.subplots(1, len(runs), figsize=(5 * len(runs), 4), layout="constrained")
     for ax, (k, by_level) in zip(np.atleast_1d(axes), runs.items(), strict=True):
         invariance(ax, by_level, [normalisers[k]] * len(by_level))

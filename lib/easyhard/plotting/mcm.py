@@ -154,8 +154,11 @@ def mcm_explorer(d: int = 64, n: int = 20_000, seed: int = 0):
 
 
 def spectrum_figure(spec: Spectrum) -> plt.Figure:
-    """Eigenvalues of the sample covariance by rank, the Marchenko-Pastur bulk, and the
-    Rayleigh quotients of ``u`` (outside the bulk) and ``v`` (inside it)."""
+    """Figure of the sample covariance spectrum against the Marchenko-Pastur bulk.
+
+    Eigenvalues of the sample covariance by rank, the Marchenko-Pastur bulk, and the
+    Rayleigh quotients of ``u`` (outside the bulk) and ``v`` (inside it).
+    """
     fig, ax = plt.subplots(figsize=(7, 3.2), layout="constrained")
     ranks = np.arange(1, len(spec.eigvals) + 1)
     ax.plot(ranks, spec.eigvals[::-1], "o", ms=3, color=PALETTE["black"], label="eigenvalues of the sample covariance")
@@ -168,8 +171,11 @@ def spectrum_figure(spec: Spectrum) -> plt.Figure:
 
 
 def kappa4_figure(sweep: Kappa4Sweep) -> plt.Figure:
-    """``kappa_4(v.x0)`` against ``beta_v``: the theory (:meth:`MixedCumulantModel.kappa4_v`
-    on a grid) and the k-statistics with 2 SE bars."""
+    """Figure of the fourth cumulant ``kappa_4(v.x0)`` against ``beta_v``.
+
+    The theory (:meth:`MixedCumulantModel.kappa4_v` on a grid) and the k-statistics
+    with 2 SE bars.
+    """
     grid = np.geomspace(0.1, 40, 200)
     theory = [MixedCumulantModel(2, beta_u=0.0, beta_v=float(b), latent=sweep.latent, seed=0).kappa4_v() for b in grid]
     fig, ax = plt.subplots(figsize=(6, 3.2), layout="constrained")
@@ -183,8 +189,11 @@ def kappa4_figure(sweep: Kappa4Sweep) -> plt.Figure:
 
 
 def correlated_figure(sweep: CorrelatedSweep) -> plt.Figure:
-    """Left: ``Cov(u.x0, v.x0)`` against ``p_corr`` with ``rho``; right: the top principal
-    component's overlap with ``v`` against the analytic tilt."""
+    """Figure of the covariance of the two spikes and the tilt of the top principal component.
+
+    Left: ``Cov(u.x0, v.x0)`` against ``p_corr`` with ``rho``; right: the top principal
+    component's overlap with ``v`` against the analytic tilt.
+    """
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.2), layout="constrained")
     left.plot(sweep.p_corr, sweep.rho, color=PALETTE["black"], label=r"$\rho$ (theory)")
     left.errorbar(sweep.p_corr, sweep.cov, yerr=2 * sweep.se, fmt="o", color=PALETTE["green"],
@@ -199,8 +208,10 @@ def correlated_figure(sweep: CorrelatedSweep) -> plt.Figure:
 
 
 def surrogate_figure(data_v: np.ndarray, surrogate_v: np.ndarray) -> plt.Figure:
-    """Histograms of ``v.x0`` for the data and for its Gaussian surrogate, each with its
-    fourth cumulant (k-statistic) in the title."""
+    """Figure of the histograms of ``v.x0`` for the data and for its Gaussian surrogate.
+
+    Each panel carries its fourth cumulant (k-statistic) in the title.
+    """
     fig, axes = plt.subplots(1, 2, figsize=(10, 3), layout="constrained")
     for ax, p, colour, name in ((axes[0], data_v, PALETTE["orange"], "data"),
                                 (axes[1], surrogate_v, PALETTE["sky"], "surrogate")):

@@ -28,8 +28,10 @@ def _steps_axis(ax: plt.Axes, label: str = "training step (0, then log)") -> Non
 
 
 def losses(ax: plt.Axes, r: BiasRun, title: str = "", walkers: bool = True) -> None:
-    """Exact test loss on the MCM and on its surrogate against step, median over walkers
-    (thick) and each walker (thin), with the Wiener floor."""
+    """Draw the exact test loss on the MCM and on its surrogate against step.
+
+    Median over walkers (thick) and each walker (thin), with the Wiener floor.
+    """
     for key, colour, label in (("mcm", MCM, "MCM"), ("surrogate", SURR, "Gaussian surrogate")):
         y = getattr(r, key)
         if walkers:
@@ -44,9 +46,11 @@ def losses(ax: plt.Axes, r: BiasRun, title: str = "", walkers: bool = True) -> N
 
 def gaps(ax: plt.Axes, r: BiasRun, v_step: np.ndarray | None = None, title: str = "",
          floor: float = 1e-7) -> None:
-    """Surrogate minus MCM loss per walker on a log axis (the gain from higher-order
-    statistics; values below ``floor``, including the exact zeros, are drawn at ``floor``),
-    with the step from which each walker uses v (dots)."""
+    """Draw the surrogate minus MCM loss per walker on a log axis.
+
+    The gain from higher-order statistics; values below ``floor``, including the exact
+    zeros, are drawn at ``floor``. Dots mark the step from which each walker uses v.
+    """
     gain = np.maximum(r.surrogate - r.mcm, floor)
     colours = list(PALETTE.values())
     for i, g in enumerate(gain):
@@ -62,8 +66,11 @@ def gaps(ax: plt.Axes, r: BiasRun, v_step: np.ndarray | None = None, title: str 
 
 
 def overlaps(axes: Sequence[plt.Axes], r: BiasRun, walker: int) -> None:
-    """One walker: the overlap matrix over time, |w_j . u| and |w_j . v| per neuron (left),
-    and the neurons' mutual overlaps w_j . w_k (right)."""
+    """Draw one walker's overlaps with the spikes and between its neurons over time.
+
+    The overlap matrix over time, |w_j . u| and |w_j . v| per neuron (left),
+    and the neurons' mutual overlaps w_j . w_k (right).
+    """
     styles = ["-", "--", ":", "-."]
     for j in range(r.alpha_u.shape[1]):
         ls = styles[j % len(styles)]
@@ -87,8 +94,11 @@ def overlaps(axes: Sequence[plt.Axes], r: BiasRun, walker: int) -> None:
 
 def relative_excess(ax: plt.Axes, steps: np.ndarray, data: np.ndarray, surrogate: np.ndarray,
                     floor: float, labels: tuple[str, str], title: str) -> None:
-    """(loss / floor - 1) on data and surrogate: unit-free, so a CIFAR-10 run and an MCM run
-    can sit side by side; below 0 means below the Wiener floor."""
+    """Draw the excess over the Wiener floor, loss / floor - 1, on data and surrogate.
+
+    Unit-free, so a CIFAR-10 run and an MCM run can sit side by side; below 0 means
+    below the Wiener floor.
+    """
     ax.plot(steps, data / floor - 1.0, color=MCM, lw=2, label=labels[0])
     ax.plot(steps, surrogate / floor - 1.0, color=SURR, lw=2, ls="--", label=labels[1])
     ax.axhline(0.0, color=FLOOR, ls=":", lw=1.2, label="Wiener floor")
@@ -109,8 +119,11 @@ def side_by_side(axes: Sequence[plt.Axes], cifar: Mapping[str, np.ndarray], t: i
 
 
 def staircase_figure(runs: Sequence[LabelledRun]) -> plt.Figure:
-    """One column per run: the losses (:func:`losses`) above the gain per walker
-    (:func:`gaps`, a dot where the walker uses v from then on)."""
+    """Figure with one column per run: the losses above the gain per walker.
+
+    The losses (:func:`losses`) above the gain per walker (:func:`gaps`, a dot where
+    the walker uses v from then on).
+    """
     fig, axes = plt.subplots(2, len(runs), figsize=(3.6 * len(runs), 6.4), layout="constrained", squeeze=False)
     for col, lr in enumerate(runs):
         losses(axes[0, col], lr.run, f"two tied neurons, {lr.title}")

@@ -29,8 +29,11 @@ def _axis(ax: plt.Axes, z: float, title: str) -> None:
 
 def excess(axes: Sequence[plt.Axes], pairs: Sequence[tuple[Arrays, Arrays]], z: float = 4.0,
            weights: str = "raw") -> None:
-    """Per noise level: the real-trained net's gap minus the control's, in SE (solid, one
-    colour per seed), and the control's own gap in paired SE (dotted); dashed: ``z``."""
+    """Draw, per noise level, the real-trained net's gap minus the control's, in SE.
+
+    Solid, one colour per seed; the control's own gap in paired SE (dotted);
+    dashed: ``z``.
+    """
     for k, (real, ctrl) in enumerate(pairs):
         ex, se, _ = excess_gap(real, ctrl, weights)
         g_c, se_c = gap(ctrl, weights)
@@ -45,8 +48,11 @@ def excess(axes: Sequence[plt.Axes], pairs: Sequence[tuple[Arrays, Arrays]], z: 
 
 def comparison(axes: Sequence[plt.Axes], pairs: Sequence[tuple[Arrays, Arrays]], z: float = 4.0,
                weights: str = "raw") -> None:
-    """Per noise level: control net minus real-trained net on the same real test images,
-    ``(L^C_real - L^R_real) / SE``, one colour per pair; dashed: ``z``."""
+    """Draw, per noise level, the control net's loss minus the real-trained net's, in SE.
+
+    On the same real test images, ``(L^C_real - L^R_real) / SE``, one colour per pair;
+    dashed: ``z``.
+    """
     for k, (real, ctrl) in enumerate(pairs):
         c = refinetti(real, ctrl, z=z, weights=weights)
         for j, ax in enumerate(axes):
@@ -72,8 +78,11 @@ def pair_figure(pairs: Sequence[tuple[Arrays, Arrays]], z: float = 4.0) -> plt.F
 
 
 def spread(ax: plt.Axes, partings: Sequence[Parting], seeds: Sequence[int], last: int) -> None:
-    """The parting step against the noise level t, one marker per seed; a level that does
-    not part within the run (of ``last`` steps) is drawn as an open marker at ``last``."""
+    """Draw the parting step against the noise level t, one marker per seed.
+
+    A level that does not part within the run (of ``last`` steps) is drawn as an open
+    marker at ``last``.
+    """
     for k, (p, seed) in enumerate(zip(partings, seeds, strict=True)):
         colour = SEED_COLOURS[k % len(SEED_COLOURS)]
         shift = 1 + 0.03 * (k - (len(partings) - 1) / 2)  # side by side on the log axis

@@ -1,5 +1,7 @@
-"""Figures of the information-exponent chapter: the one-dimensional loss, the Hermite
-coefficients g_k(a), the exact landscape and the leading power along each spike.
+"""Figures of the information-exponent chapter.
+
+The one-dimensional loss, the Hermite coefficients g_k(a), the exact landscape and
+the leading power along each spike.
 
 Book: chapters/information_exponent.ipynb.
 """

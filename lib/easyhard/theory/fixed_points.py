@@ -1,7 +1,8 @@
-"""Fixed points of a single neuron on the correlated mixed cumulant model, and the exact
-gain from higher-order statistics.
+"""Fixed points of a single neuron on the correlated MCM, and the gain from higher cumulants.
 
-Three numbers describe where a single tied neuron ends up in the (alpha_u, alpha_v) plane:
+The model is the correlated mixed cumulant model (MCM); the gain from higher-order
+statistics is computed exactly. Three numbers describe where a single tied neuron ends
+up in the (alpha_u, alpha_v) plane:
 
 * the **pair-wise fixed point**: with coupled latents the covariance has the block
   ``M = [[beta_u, rho], [rho, 0]]`` on span(u, v) (plus the identity), and any
@@ -44,11 +45,12 @@ def _rho(model: MCMLike) -> float:
 
 
 def pairwise_fixed_point(model: MCMLike) -> tuple[float, float]:
-    """``(alpha_u, alpha_v)`` of the top eigenvector of ``[[beta_u, rho], [rho, 0]]``,
-    oriented with alpha_u >= 0 (then alpha_v has the sign of rho).
+    """Overlaps of the pair-wise fixed point: the top eigenvector on span(u, v).
 
-    It is the unit w in span(u, v) of largest variance w^T C w: where principal
-    component analysis, or any neuron that sees only the covariance, points.
+    ``(alpha_u, alpha_v)`` of the top eigenvector of ``[[beta_u, rho], [rho, 0]]``,
+    oriented with alpha_u >= 0 (then alpha_v has the sign of rho). It is the unit w in
+    span(u, v) of largest variance w^T C w: where principal component analysis, or any
+    neuron that sees only the covariance, points.
     0.285 for the v-component at beta_u = beta_v = 5, nu = sign(lam).
     """
     rho = _rho(model)
@@ -109,12 +111,13 @@ def population_minimum(
     surrogate: bool = False,
     grid: int = 721,
 ) -> tuple[float, float, float]:
-    """``(alpha_u, alpha_v, excess loss)`` at the minimum of the population loss over
-    unit w in span(u, v) (alpha_u >= 0), on the data or (``surrogate=True``) on its
-    Gaussian surrogate.
+    """Minimum of the population loss over unit w in span(u, v), on the data or its surrogate.
 
-    A grid over the angle theta (``grid`` points on the half circle) brackets the
-    minimum, which is then polished by a bounded scalar minimisation. Weight outside
+    Returns ``(alpha_u, alpha_v, excess loss)`` at the minimum over unit w in
+    span(u, v) (alpha_u >= 0), on the data or (``surrogate=True``) on its
+    Gaussian surrogate. A grid over the angle theta (``grid`` points on the half
+    circle) brackets the minimum, which is then polished by a bounded scalar
+    minimisation. Weight outside
     span(u, v) meets isotropic Gaussian bulk only, so the minimum lies on the circle
     alpha_u^2 + alpha_v^2 = 1 (tested against a grid over the disk).
     """
@@ -216,7 +219,9 @@ def mean_field_flow(
     a: float = 0.6,
     grid: tuple[int, int] = (21, 49),
 ) -> Callable[[float, np.ndarray], np.ndarray]:
-    """The right-hand side of the mean-field flow of SGD with step delta / d:
+    """The right-hand side of the mean-field flow of SGD with step delta / d.
+
+    The flow is
 
         d alpha / d tau = -(grad L - alpha (alpha . grad L)) - (delta / 2) C(alpha) alpha,
 
@@ -280,8 +285,10 @@ def mean_field_escape(
     model: MCMLike, delta: float, eta: float, start: tuple[float, float],
     activation: str | Callable | Activation = "tanh", a: float = 0.6, tau_max: float = 200.0,
 ) -> float:
-    """tau at which the mean-field flow from ``start`` first reaches ``|alpha_v| = eta``
-    (inf if not before ``tau_max``)."""
+    """Time at which the mean-field flow from ``start`` first reaches ``|alpha_v| = eta``.
+
+    The time is tau of :func:`mean_field_flow`; inf if not before ``tau_max``.
+    """
     import scipy.integrate
 
     def hit(_t: float, y: np.ndarray) -> float:
@@ -297,8 +304,11 @@ def mean_field_plateau(
     model: MCMLike, delta: float, activation: str | Callable | Activation = "tanh", a: float = 0.6,
     tau: float = 200.0,
 ) -> tuple[float, float]:
-    """``(|alpha_u|, |alpha_v|)`` where the mean-field flow settles, started near the
-    pair-wise fixed point (the finite-step plateau predicted to O(delta))."""
+    """Overlaps ``(|alpha_u|, |alpha_v|)`` where the mean-field flow settles.
+
+    The flow starts near the pair-wise fixed point; where it settles is the
+    finite-step plateau predicted to O(delta).
+    """
     import scipy.integrate
 
     au, av = pairwise_fixed_point(model)

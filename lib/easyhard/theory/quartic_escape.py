@@ -110,6 +110,7 @@ class QuarticDiffusion:
     step_scale: float
 
     def __post_init__(self) -> None:
+        """Check that rate, noise and step_scale are finite numbers > 0."""
         for name in ("rate", "noise", "step_scale"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):

@@ -1,5 +1,7 @@
-"""Exact population loss of p tied neurons on the mixed cumulant model and on its
-Gaussian surrogate, and the Wiener floor, all in x0 units summed over dimensions.
+"""Exact population loss of p tied neurons on the MCM and its surrogate, and the Wiener floor.
+
+The losses are those on the mixed cumulant model and on its Gaussian surrogate, all
+in x0 units summed over dimensions.
 
 The denoiser is ``D_W(x_t) = c x_t + A sum_j w_j sigma(w_j . x_t)`` with unit rows
 ``w_j`` (:class:`~easyhard.denoisers.neuron.NeuronDenoiser`). With
@@ -302,10 +304,13 @@ def monte_carlo_loss(
 
 
 def split_pair(theta: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Overlaps ``(alpha_u, alpha_v, gram)`` of the symmetric pair
-    ``w_{1,2} = cos(theta) u +- sin(theta) f``, ``f = y v + sqrt(1 - y^2) e`` (e orthogonal to
-    u and v): both neurons on u, split by the angle theta along a direction f whose overlap
-    with v is y. Broadcast over theta and y; shapes (..., 2) and (..., 2, 2)."""
+    """Overlaps ``(alpha_u, alpha_v, gram)`` of a symmetric pair of neurons split from u.
+
+    The pair is ``w_{1,2} = cos(theta) u +- sin(theta) f``, ``f = y v + sqrt(1 - y^2) e``
+    (e orthogonal to u and v): both neurons on u, split by the angle theta along a
+    direction f whose overlap with v is y. Broadcast over theta and y; shapes (..., 2)
+    and (..., 2, 2).
+    """
     theta, y = np.broadcast_arrays(np.asarray(theta, float), np.asarray(y, float))
     if np.any(np.abs(y) > 1):
         raise ValueError(f"y (overlap of the split direction with v) must lie in [-1, 1], got {y!r}")
@@ -337,10 +342,12 @@ class SplitTheory:
 
     @property
     def alpha_u_plateau(self) -> float:
+        """Overlap of each neuron with u on the plateau, ``cos(theta_plateau)``."""
         return float(np.cos(self.theta_plateau))
 
     @property
     def alpha_v_final(self) -> float:
+        """Overlap of each neuron with v (up to sign) after the split along v, ``sin(theta_v)``."""
         return float(np.sin(self.theta_v))
 
 
