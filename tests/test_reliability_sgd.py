@@ -120,3 +120,28 @@ def test_flow_arguments(model):
         flow.median_start(1)
     path = flow.integrate_flow(model, [0.0, 0.5, 1.0], (0.1, 0.1))
     assert path.shape == (2, 3) and np.all(np.hypot(*path) <= 1.0)
+
+
+@pytest.mark.parametrize("call", ["scaling", "long_sweep", "quartic_sweep"])
+def test_saved_sweeps_check_writability_before_computing(call, tmp_path, monkeypatch):
+    """Defect 9: a sweep ran for its whole budget, then failed to save."""
+    from easyhard import results
+    from easyhard.sgd import effective_validation, experiments
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("EASYHARD_RESULTS_DIR", str(blocker / "results"))
+    monkeypatch.setattr(results, "load", lambda *args, **kwargs: None)
+
+    def no_work(**_):
+        raise AssertionError("the sweep ran before the results folder was checked")
+
+    monkeypatch.setattr(experiments, "sample_complexity", no_work)
+    monkeypatch.setattr("easyhard.sgd.sample_complexity", no_work)
+    run_it = {
+        "scaling": lambda: experiments.scaling("covariance", "ci", progress=False),
+        "long_sweep": lambda: experiments.long_sweep("quartic_exact", compute=True, progress=False),
+        "quartic_sweep": lambda: effective_validation.quartic_sweep(0.1, walkers=3),
+    }[call]
+    with pytest.raises(PermissionError, match="cannot write results to"):
+        run_it()

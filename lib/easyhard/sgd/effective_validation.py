@@ -162,6 +162,7 @@ def quartic_sweep(step_scale: float = 0.1, *, compute: bool = True, progress: bo
         return SampleComplexity.from_result(hit)
     if not compute:
         return None
+    results.check_writable()  # before the sweep, so that no work is lost to a failing save
     t0 = time.perf_counter()
     sweep = sample_complexity(**cfg, checkpoint=results.cache_dir() / "sgd_sweeps", progress=progress)
     results.save("sgd_effective_quartic", cfg, sweep.arrays(), wall_time=time.perf_counter() - t0,

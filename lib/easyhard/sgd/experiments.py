@@ -75,6 +75,7 @@ def scaling(case: str, scale: str | None = None, *, compute: bool = True,
         return SampleComplexity.from_result(hit)
     if not compute:
         return None
+    results.check_writable()  # before the sweep, so that no work is lost to a failing save
     t0 = time.perf_counter()
     sweep = sample_complexity(**cfg, checkpoint=results.cache_dir() / "sgd_sweeps", progress=progress)
     results.save(name, cfg, sweep.arrays(), wall_time=time.perf_counter() - t0,
@@ -109,6 +110,7 @@ def long_sweep(name: str, *, compute: bool = False, n_jobs: int | None = None,
     cfg = LONG_SWEEPS[name]
     key = f"sgd_sweep_{name}"
     if compute:
+        results.check_writable()
         t0 = time.perf_counter()
         dims = sorted(cfg["dims"])
         for k in range(1, len(dims) + 1):
