@@ -49,6 +49,7 @@ def _installed_python(target: Path, code: str, home: Path) -> str:
 
 
 def test_a_non_editable_install_finds_every_saved_result(tmp_path):
+    """Defect 6: the wheel that a Colab notebook installs lacked the shipped results."""
     target, home = tmp_path / "site", tmp_path / "home"
     home.mkdir()
     install = subprocess.run(

@@ -221,3 +221,14 @@ def test_debris_of_killed_checkpoint_writes_is_removed(tmp_path):
     save_atomic({"x": torch.ones(1)}, tmp_path / RESUME_FILE)
     assert not debris.exists() and live.exists()
     assert torch.load(tmp_path / RESUME_FILE)["x"].item() == 1.0
+
+
+def test_train_cli_preset_is_case_insensitive_like_the_environment_variable(monkeypatch):
+    """Defect 20: EASYHARD_SCALE=LAPTOP worked but --preset LAPTOP was refused."""
+    from easyhard.train import __main__ as cli
+
+    seen = []
+    monkeypatch.setattr(cli, "run", lambda cfg, *a, **k: seen.append(cfg) or pytest.skip("stop"))
+    with pytest.raises(pytest.skip.Exception):
+        cli.main(["--preset", "CI", "--no-progress", "--data", "real"])
+    assert seen[0].steps == train_config("ci").steps

@@ -134,7 +134,7 @@ def test_multi_neuron_kernel_equals_one_neuron_kernel_at_p1(activation: str) -> 
 
 @pytest.mark.parametrize("engine", ["reduced", "direct", "effective"])
 def test_walker_streams_do_not_depend_on_count_chunks_or_threads(engine: str) -> None:
-    """Walker i is fixed by (seed, i): beyond 64 walkers, across threads and offsets, and
+    """Defect 14: walker i is fixed by (seed, i): beyond 64 walkers, across threads and offsets, and
     with stop_at_passage (a stopped walker never shifts its neighbours' streams)."""
     model = MixedCumulantModel(12, beta_u=5.0, beta_v=0.0, seed=4)
     kw = dict(engine=engine, backend="numba", seed=9, records=4, thresholds={"u": 0.4},
@@ -152,6 +152,7 @@ def test_walker_streams_do_not_depend_on_count_chunks_or_threads(engine: str) ->
 
 
 def test_custom_activation_is_refused_not_matched_by_name() -> None:
+    """Defect 12: an Activation named "tanh" with another function ran the built-in tanh."""
     from easyhard.activations import Activation
 
     fake = Activation("tanh", lambda h: 0 * h, lambda h: 0 * h, odd=True)
@@ -162,7 +163,8 @@ def test_custom_activation_is_refused_not_matched_by_name() -> None:
 
 
 def test_compiled_cache_follows_edits_to_inlined_helpers(tmp_path: Path) -> None:
-    """A kernel cached on disk is recompiled when a helper it inlines (another file) changes."""
+    """A kernel cached on disk is recompiled when a helper it inlines (another file) changes
+    (reliability review, defect 1: stale numba kernels after a code change)."""
     pkg = tmp_path / "kpkg"
     pkg.mkdir()
     (pkg / "__init__.py").write_text("")

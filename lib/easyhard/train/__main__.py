@@ -23,7 +23,7 @@ from easyhard.train.config import DATA_KINDS, PRESET_NAMES
 def main(argv: list[str] | None = None) -> None:
     """Parse the arguments and run."""
     p = argparse.ArgumentParser(prog="python -m easyhard.train", description=__doc__)
-    p.add_argument("--preset", choices=PRESET_NAMES, default="laptop")
+    p.add_argument("--preset", choices=PRESET_NAMES, default="laptop", type=str.lower)
     p.add_argument("--data", choices=(*DATA_KINDS, "both"), default="real",
                    help="train on real images, surrogate samples (the control), or both in turn")
     p.add_argument("--steps", type=int, default=None)

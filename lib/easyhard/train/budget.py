@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m easyhard.train.budget", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--budget", default="5m", help="wall clock for both runs: 20s, 5m, 1.5h (default 5m)")
-    p.add_argument("--preset", choices=PRESET_NAMES, default="paper")
+    p.add_argument("--preset", choices=PRESET_NAMES, default="paper", type=str.lower)
     p.add_argument("--archive", type=Path, default=None,
                    help="CIFAR-10 image archive, used when torchvision's copy is not on disk")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
