@@ -136,8 +136,8 @@ def test_saved_sweeps_check_writability_before_computing(call, tmp_path, monkeyp
     def no_work(**_):
         raise AssertionError("the sweep ran before the results folder was checked")
 
-    monkeypatch.setattr(experiments, "sample_complexity", no_work)
-    monkeypatch.setattr("easyhard.sgd.sample_complexity", no_work)
+    monkeypatch.setattr(experiments, "sample_complexity", no_work)  # the long sweep's call
+    monkeypatch.setattr("easyhard.sgd.sweep.sample_complexity", no_work)  # saved_sweep's call
     run_it = {
         "scaling": lambda: experiments.scaling("covariance", "ci", progress=False),
         "long_sweep": lambda: experiments.long_sweep("quartic_exact", compute=True, progress=False),

@@ -154,20 +154,10 @@ def quartic_sweep(step_scale: float = 0.1, *, compute: bool = True, progress: bo
     if missing and ``compute`` (each d is checkpointed, so a cut-off run resumes); None if
     missing and not ``compute``.
     """
-    from easyhard.sgd import SampleComplexity, sample_complexity
+    from easyhard.sgd.sweep import saved_sweep
 
     cfg = sweep_config(step_scale, **overrides)
-    hit = results.load("sgd_effective_quartic", cfg)
-    if hit is not None:
-        return SampleComplexity.from_result(hit)
-    if not compute:
-        return None
-    results.check_writable()  # before the sweep, so that no work is lost to a failing save
-    t0 = time.perf_counter()
-    sweep = sample_complexity(**cfg, checkpoint=results.cache_dir() / "sgd_sweeps", progress=progress)
-    results.save("sgd_effective_quartic", cfg, sweep.arrays(), wall_time=time.perf_counter() - t0,
-                 scale="paper")
-    return sweep
+    return saved_sweep("sgd_effective_quartic", cfg, scale="paper", compute=compute, progress=progress)
 
 
 def large_d_fit(sweep: Any, n_boot: int = 2000) -> tuple[float, float, float, float]:

@@ -23,7 +23,7 @@ from typing import Any
 from easyhard import results
 from easyhard.config import check_scale, preset
 from easyhard.config import scale as current_scale
-from easyhard.sgd.sweep import SampleComplexity, sample_complexity
+from easyhard.sgd.sweep import SampleComplexity, sample_complexity, saved_sweep
 
 #: the physics of each case (the chapter's three cases): tanh neuron, a = 0.6, Rademacher latents
 CASES: dict[str, dict[str, Any]] = {
@@ -69,18 +69,8 @@ def scaling(case: str, scale: str | None = None, *, compute: bool = True,
     """
     scale_name = check_scale(scale) if scale is not None else None
     cfg = scaling_config(case, scale_name)
-    name = f"sgd_scaling_{case}"
-    hit = results.load(name, cfg)
-    if hit is not None:
-        return SampleComplexity.from_result(hit)
-    if not compute:
-        return None
-    results.check_writable()  # before the sweep, so that no work is lost to a failing save
-    t0 = time.perf_counter()
-    sweep = sample_complexity(**cfg, checkpoint=results.cache_dir() / "sgd_sweeps", progress=progress)
-    results.save(name, cfg, sweep.arrays(), wall_time=time.perf_counter() - t0,
-                 scale=scale_name or current_scale())
-    return sweep
+    return saved_sweep(f"sgd_scaling_{case}", cfg, scale=scale_name or current_scale(),
+                       compute=compute, progress=progress)
 
 
 #: long sweeps saved in data/results (seeds differ from the ``scaling`` presets)

@@ -17,6 +17,7 @@ a cut-off sweep resumes where it stopped.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -304,3 +305,42 @@ def sample_complexity(
     parts = list(tqdm(parts, total=len(tasks), desc="sample complexity", disable=not progress))
     rows = np.concatenate(parts).reshape(dims.size, walkers)
     return SampleComplexity(dims, rows, np.array(lrs), np.array(theory), np.array(formula), config)
+
+
+def saved_sweep(
+    name: str, config: dict[str, Any], *, scale: str, compute: bool = True, progress: bool = False,
+) -> SampleComplexity | None:
+    """The sweep saved as ``name`` for ``config``, else computed, saved and returned.
+
+    ``config`` is the full keyword set of :func:`sample_complexity`. Computing
+    checks the results folder first (no work lost to a failing save) and
+    checkpoints each (d, walker-chunk) task in the cache, so a cut-off run
+    resumes. Returns None if nothing is saved and not ``compute``.
+
+    Parameters
+    ----------
+    name : str
+        The result's name in :mod:`easyhard.results`.
+    config : dict
+        Keyword arguments of :func:`sample_complexity`; also the result's config.
+    scale : str
+        The scale recorded with a computed result.
+    compute : bool
+        Compute the sweep if it is not saved.
+    progress : bool
+        Show a progress bar while computing.
+
+    Returns
+    -------
+    SampleComplexity or None
+    """
+    hit = results.load(name, config)
+    if hit is not None:
+        return SampleComplexity.from_result(hit)
+    if not compute:
+        return None
+    results.check_writable()
+    t0 = time.perf_counter()
+    sweep = sample_complexity(**config, checkpoint=results.cache_dir() / "sgd_sweeps", progress=progress)
+    results.save(name, config, sweep.arrays(), wall_time=time.perf_counter() - t0, scale=scale)
+    return sweep
