@@ -1,4 +1,4 @@
-"""Fixtures shared by the training tests."""
+"""Fixtures shared by several test files: the training data and an isolated CIFAR-10 setup."""
 
 import pytest
 import torch
@@ -15,3 +15,16 @@ def data():
     sur = GaussianSurrogate.from_eigh(mean, torch.full((3072,), 0.2, dtype=torch.float64),
                                       torch.eye(3072, dtype=torch.float64))
     return dict(train_data=train_data, test_data=test_data, surrogate=sur)
+
+
+@pytest.fixture
+def isolated_cifar(tmp_path, monkeypatch):
+    """Point every default CIFAR-10 location (cache, torchvision root, archive) at empty paths."""
+    import easyhard.data.cifar as cifar
+    import easyhard.data.cifar_surrogate as cifar_surrogate_module
+
+    monkeypatch.setattr(cifar, "cache_dir", lambda: tmp_path / "cache")
+    monkeypatch.setattr(cifar_surrogate_module, "cache_dir", lambda: tmp_path / "cache")
+    monkeypatch.setattr(cifar, "DEFAULT_ARCHIVE", tmp_path / "missing.tar.gz")
+    monkeypatch.delenv(cifar.ARCHIVE_ENV, raising=False)
+    monkeypatch.delenv(cifar.ROOT_ENV, raising=False)

@@ -12,7 +12,6 @@ import torch
 from PIL import Image
 
 import easyhard.data.cifar as cifar
-import easyhard.data.cifar_surrogate as cifar_surrogate_module
 from easyhard.data.cifar import CLASSES, Cifar10, load_cifar10
 from easyhard.data.cifar_surrogate import (
     cifar_surrogate,
@@ -23,15 +22,7 @@ from easyhard.data.cifar_surrogate import (
 )
 from easyhard.diffusion import vp_coefficients
 
-
-@pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    """Point every default location (cache, torchvision root, archive) at empty paths."""
-    monkeypatch.setattr(cifar, "cache_dir", lambda: tmp_path / "cache")
-    monkeypatch.setattr(cifar_surrogate_module, "cache_dir", lambda: tmp_path / "cache")
-    monkeypatch.setattr(cifar, "DEFAULT_ARCHIVE", tmp_path / "missing.tar.gz")
-    monkeypatch.delenv(cifar.ARCHIVE_ENV, raising=False)
-    monkeypatch.delenv(cifar.ROOT_ENV, raising=False)
+pytestmark = pytest.mark.usefixtures("isolated_cifar")
 
 
 def make_archive(path, per_class: int = 3, classes=("airplane", "cat")) -> dict[str, np.ndarray]:

@@ -17,14 +17,7 @@ import easyhard.data.cifar_surrogate as cifar_surrogate_module
 from easyhard.data.cifar import Cifar10, CorruptArchiveError, load_cifar10
 from easyhard.data.cifar_surrogate import cifar_surrogate, directions, fit_surrogate
 
-
-@pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    monkeypatch.setattr(cifar, "cache_dir", lambda: tmp_path / "cache")
-    monkeypatch.setattr(cifar_surrogate_module, "cache_dir", lambda: tmp_path / "cache")
-    monkeypatch.setattr(cifar, "DEFAULT_ARCHIVE", tmp_path / "default.tar.gz")
-    monkeypatch.delenv(cifar.ARCHIVE_ENV, raising=False)
-    monkeypatch.delenv(cifar.ROOT_ENV, raising=False)
+pytestmark = pytest.mark.usefixtures("isolated_cifar")
 
 
 def subset(data: Cifar10, mask: torch.Tensor) -> Cifar10:
