@@ -94,7 +94,7 @@ class NeuronSpec:
                 f"A={self.A!r})")
 
 
-#: the book's default neuron: tanh at a = 0.6, c = a, A = 1
+#: The book's default neuron, tanh at a = 0.6 with c = a and A = 1.
 TANH_06 = NeuronSpec("tanh", 0.6)
 
 

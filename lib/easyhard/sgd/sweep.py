@@ -48,7 +48,7 @@ def step_size(d: int, rule: str, scale: float) -> float:
     ------
     ValueError
         If ``d < 2`` (``log d`` must be positive), ``scale`` is not a finite
-        number > 0, or ``rule`` is not one of :data:`STEP_RULES`.
+        number > 0, or ``rule`` is not one of ``STEP_RULES`` ("log", "inverse_d", "constant").
     """
     check_choice(rule, "step_rule", STEP_RULES)
     d = check_int(d, "d", lo=2)
