@@ -10,6 +10,7 @@ import torch
 from easyhard.data.latents import FLIP_THRESHOLD, coupled_moment, latent_law, sign_flip_law
 from easyhard.data.mcm import MixedCumulantModel
 from easyhard.experiments import correlated as corr
+from easyhard.neuron import NeuronSpec
 from easyhard.sgd import run
 from easyhard.theory.fixed_points import (
     higher_order_gain,
@@ -112,7 +113,7 @@ def test_population_minimum_values_and_disk():
     g = np.linspace(-1, 1, 81)
     U, V = np.meshgrid(g, g, indexing="ij")
     inside = U**2 + V**2 <= 1
-    assert excess_loss(m, "tanh", 0.6, U[inside], V[inside]).min() >= loss - 1e-9
+    assert excess_loss(m, NeuronSpec("tanh", 0.6), U[inside], V[inside]).min() >= loss - 1e-9
     # on the surrogate the minimum is the pair-wise fixed point
     assert population_minimum(m, surrogate=True)[1] == pytest.approx(pairwise_fixed_point(m)[1], abs=1e-6)
 
@@ -125,9 +126,9 @@ def test_matched_gaussian_model_is_the_surrogate():
     assert g.kappa4_v() == 0.0
     au, av = np.array([0.0, 0.5, 0.9, 0.95]), np.array([0.0, 0.3, 0.3, -0.2])
     # its exact loss equals the surrogate loss of the original model
-    np.testing.assert_allclose(excess_loss(g, "tanh", 0.6, au, av),
-                               surrogate_excess_loss(m, "tanh", 0.6, au, av), atol=1e-10)
-    np.testing.assert_allclose(higher_order_gain(g, "tanh", 0.6, au, av), 0.0, atol=1e-10)
+    np.testing.assert_allclose(excess_loss(g, NeuronSpec("tanh", 0.6), au, av),
+                               surrogate_excess_loss(m, NeuronSpec("tanh", 0.6), au, av), atol=1e-10)
+    np.testing.assert_allclose(higher_order_gain(g, NeuronSpec("tanh", 0.6), au, av), 0.0, atol=1e-10)
     ind = matched_gaussian_model(_model(p_corr=0.0))
     assert ind.p_corr == 0.0 and ind.latent == "gaussian"
     with pytest.raises(TypeError, match="model"):
@@ -137,16 +138,16 @@ def test_matched_gaussian_model_is_the_surrogate():
 def test_gain_signs():
     m = _model()
     au, av = pairwise_fixed_point(m)
-    assert higher_order_gain(m, "tanh", 0.6, au, av) < -0.04  # the fourth cumulant lowers the loss
+    assert higher_order_gain(m, NeuronSpec("tanh", 0.6), au, av) < -0.04  # the fourth cumulant lowers the loss
     ind = _model(p_corr=0.0)
-    assert abs(float(higher_order_gain(ind, "tanh", 0.6, 1.0, 0.0))) < 1e-12  # w = u: nothing beyond pairs
-    assert float(higher_order_gain(ind, "tanh", 0.6, 0.0, 1.0)) < -0.02  # w = v: the quartic spike
+    assert abs(float(higher_order_gain(ind, NeuronSpec("tanh", 0.6), 1.0, 0.0))) < 1e-12  # w = u: nothing beyond pairs
+    assert float(higher_order_gain(ind, NeuronSpec("tanh", 0.6), 0.0, 1.0)) < -0.02  # w = v: the quartic spike
     # the Gaussian latent mixed in with p_corr = sqrt(2/pi) is not Gaussian in the plane
     mix = _model("gaussian", math.sqrt(2 / math.pi))
     assert mix.rho == pytest.approx(m.rho)
-    assert float(higher_order_gain(mix, "tanh", 0.6, au, av)) > 1e-3
+    assert float(higher_order_gain(mix, NeuronSpec("tanh", 0.6), au, av)) > 1e-3
     with pytest.raises(ValueError, match="overlaps"):
-        surrogate_excess_loss(m, "tanh", 0.6, 0.9, 0.9)
+        surrogate_excess_loss(m, NeuronSpec("tanh", 0.6), 0.9, 0.9)
 
 
 def test_flip_population_minimum_has_v():
@@ -154,14 +155,14 @@ def test_flip_population_minimum_has_v():
     au, av, _ = population_minimum(f)
     assert abs(pairwise_fixed_point(f)[1]) < 1e-12
     assert abs(av) > 0.08  # only the mixed cumulant E[lam^3 nu] tilts the minimum towards v
-    assert float(higher_order_gain(f, "tanh", 0.6, au, av)) < -0.01
+    assert float(higher_order_gain(f, NeuronSpec("tanh", 0.6), au, av)) < -0.01
 
 
 def test_noise_strength_matches_monte_carlo_and_zero_overlap():
     from easyhard.theory.flow import noise_constant
 
     m = _model()
-    assert float(noise_strength(m, "tanh", 0.6, 0.0, 0.0)) == pytest.approx(noise_constant(), rel=1e-3)
+    assert float(noise_strength(m, NeuronSpec("tanh", 0.6), 0.0, 0.0)) == pytest.approx(noise_constant(), rel=1e-3)
     # Monte Carlo of E[K0^2 + Kxi^2] at (0.9, 0.3)
     rng = np.random.default_rng(1)
     lam, nu = (x.double().numpy() for x in m.sample_latents(N))
@@ -173,7 +174,7 @@ def test_noise_strength_matches_monte_carlo_and_zero_overlap():
     sig = np.tanh(h)
     g1, g2 = -2 * (1 - sig**2) * (p - a * h - sig), -2 * sig
     val = (a * g1 + (1 - a * a) * g2) ** 2 + (s * g1 - a * s * g2) ** 2
-    assert float(noise_strength(m, "tanh", 0.6, 0.9, 0.3)) == pytest.approx(val.mean(), abs=5 * val.std() / math.sqrt(N) + 5e-3)
+    assert float(noise_strength(m, NeuronSpec("tanh", 0.6), 0.9, 0.3)) == pytest.approx(val.mean(), abs=5 * val.std() / math.sqrt(N) + 5e-3)
 
 
 def test_mean_field_flow_reduces_to_population_flow_and_predicts_plateau():

@@ -10,6 +10,7 @@ import pytest
 import scipy.stats
 
 from easyhard.experiments import exponent_law as el
+from easyhard.neuron import NeuronSpec
 from easyhard.sgd import run
 from easyhard.theory.flow import critical_step, escape_formula, median_start
 
@@ -53,7 +54,7 @@ def test_wrong_sign_and_wrong_blindness_raise():
 def test_critical_step_and_escape_agree_with_the_quartic_theory():
     case = el.case("k4", "ci")
     model = case.model(64)
-    assert el.theory_constants(case)["critical"] == pytest.approx(critical_step(model, "tanh", 0.6), rel=1e-9)
+    assert el.theory_constants(case)["critical"] == pytest.approx(critical_step(model, NeuronSpec("tanh", 0.6)), rel=1e-9)
     # at a tiny step constant the leading-term escape is the noiseless flow on the sphere,
     # d alpha / d tau = 4 K alpha^3 (1 - alpha^2), n = tau d / delta, integrated in closed form
     tiny = el.case("k4", "ci", step_scale=1e-5)

@@ -15,6 +15,8 @@ PUBLIC = [
     ("easyhard.denoisers", "NeuronDenoiser", "easyhard.denoisers.neuron"),
     ("easyhard.denoisers", "UNet", "easyhard.denoisers.unet"),
     ("easyhard.denoisers", "UNetConfig", "easyhard.denoisers.unet"),
+    ("easyhard.denoisers", "NeuronSpec", "easyhard.neuron"),
+    ("easyhard.theory", "NeuronSpec", "easyhard.neuron"),
     ("easyhard.theory", "hermite_coefficients", "easyhard.theory.hermite"),
     ("easyhard.theory", "information_exponent", "easyhard.theory.exponent"),
     ("easyhard.sgd", "run", "easyhard.sgd.run"),

@@ -11,6 +11,7 @@ import torch
 
 from easyhard.data.mcm import MixedCumulantModel
 from easyhard.data.surrogate import GaussianSurrogate
+from easyhard.neuron import NeuronSpec
 from easyhard.stats import excess_kurtosis, kstat_stderr, kstats, project
 from easyhard.theory import hermite_coefficients, information_exponent
 
@@ -178,11 +179,11 @@ def test_excess_loss_refuses_strings_and_works_in_chunks(monkeypatch):
     model = MixedCumulantModel(8, beta_u=1.0, beta_v=2.0, p_corr=0.5, seed=0)
     for bad in ("0.5", True, np.array([True, False])):
         with pytest.raises(TypeError, match="alpha_u must hold real numbers"):
-            landscape.excess_loss(model, "tanh", 0.6, bad, 0.0)
+            landscape.excess_loss(model, NeuronSpec("tanh", 0.6), bad, 0.0)
     au, av = np.meshgrid(np.linspace(-0.6, 0.6, 7), np.linspace(-0.5, 0.5, 5))
-    whole = landscape.excess_loss(model, "tanh", 0.6, au, av)
+    whole = landscape.excess_loss(model, NeuronSpec("tanh", 0.6), au, av)
     monkeypatch.setattr(landscape, "CHUNK", 4)  # 35 points in chunks of 4: same numbers
-    chunked = landscape.excess_loss(model, "tanh", 0.6, au, av)
+    chunked = landscape.excess_loss(model, NeuronSpec("tanh", 0.6), au, av)
     assert chunked.shape == (5, 7) and np.array_equal(chunked, whole)
-    one = landscape.excess_loss(model, "tanh", 0.6, au[2, 3], av[2, 3])
+    one = landscape.excess_loss(model, NeuronSpec("tanh", 0.6), au[2, 3], av[2, 3])
     assert np.ndim(one) == 0 and one == pytest.approx(whole[2, 3], abs=1e-15)

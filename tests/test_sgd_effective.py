@@ -18,6 +18,7 @@ import pytest
 import torch
 
 from easyhard.data.mcm import MixedCumulantModel
+from easyhard.neuron import NeuronSpec
 from easyhard.sgd import fit_slope, run
 from easyhard.sgd.effective_validation import (
     REFERENCE_WALKERS,
@@ -48,7 +49,7 @@ def test_drift_is_the_spherical_gradient_of_the_landscape(name: str) -> None:
     co = chain_coefficients(model, au, av)
 
     def L(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        return excess_loss(model, "tanh", 0.6, x, y)
+        return excess_loss(model, NeuronSpec("tanh", 0.6), x, y)
 
     gu = (L(au + h, av) - L(au - h, av)) / (2 * h)
     gv = (L(au, av + h) - L(au, av - h)) / (2 * h)

@@ -9,6 +9,7 @@ import torch
 from easyhard.activations import ACTIVATIONS, get_activation
 from easyhard.data.mcm import MixedCumulantModel
 from easyhard.denoisers.neuron import NeuronDenoiser
+from easyhard.neuron import NeuronSpec
 from easyhard.sgd import run
 from easyhard.sgd.direct_torch import torch_step
 from easyhard.theory.landscape import excess_loss
@@ -84,8 +85,8 @@ def test_recorded_loss_is_the_population_landscape(backend: str) -> None:
     for k in (1, 2):
         measured = means[k] - means[0]
         se = np.hypot(errors[k], errors[0]) + tolerance(device)
-        exact, other = (float(excess_loss(model, "tanh", 0.6, *starts[k])
-                              - excess_loss(model, "tanh", 0.6, *starts[0])) for model in (m, weaker))
+        exact, other = (float(excess_loss(model, NeuronSpec("tanh", 0.6), *starts[k])
+                              - excess_loss(model, NeuronSpec("tanh", 0.6), *starts[0])) for model in (m, weaker))
         assert abs(measured - exact) < 5 * se, (starts[k], measured, exact, se)
         assert abs(measured - other) > 5 * se, (starts[k], measured, other, se)
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import scipy.integrate
 
+from easyhard.neuron import NeuronSpec
 from easyhard.theory import hermite_coefficients, population_loss_1d
 from easyhard.theory.crosschecks import hermite_by_definition
 
@@ -54,7 +55,7 @@ def test_linear_closed_form():
 )
 def test_mehler_formula_matches_the_definition(act, a, c, A):
     """g_k = E[G_t(Z) He_k(Z)] / k! by Gauss-Hermite quadrature over p (G_t is smooth)."""
-    direct = hermite_by_definition(act, a, c, A, kmax=6)
+    direct = hermite_by_definition(NeuronSpec(act, a, c=c, A=A), kmax=6)
     np.testing.assert_allclose(hermite_coefficients(act, a, c, A, kmax=6), direct, atol=1e-12)
     # power: the coefficients of another skip coefficient c lie far outside the tolerance
     assert not np.allclose(hermite_coefficients(act, a, -1.0 if c is None else -c, A, kmax=6), direct, atol=1e-6)

@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 import scipy.optimize
 
+from easyhard.neuron import NeuronSpec
+
 __all__ = [
     "check_cifar_units",
     "floor_units",
@@ -158,7 +160,7 @@ def check_mcmbias_capstone(gap_u: Any, gap_v: Any, leading_v: Any, alpha_v: floa
         hint = (f"g_4 = {g4:.5f} (hermite_coefficients({activation!r}, {a}, kmax=4)[4]) times the fourth "
                 f"cumulant of v.x0, -2 (beta/(1+beta))^2 = {kappa4:.4f} (not the latent's -2), times alpha_v^4")
         _fail(label, f"leading_v = {lv:.6g} is not g_4 kappa~_4 alpha_v^4 = {ref_lead:.6g}", hint)
-    ref_gap = float(higher_order_gain(model, activation, a, 0.0, alpha_v))
+    ref_gap = float(higher_order_gain(model, NeuronSpec(activation, a), 0.0, alpha_v))
     _close(label, "gap_v", gv, ref_gap, 1e-3,
            f"the exact L_MCM - L_surrogate at alpha_u = 0, alpha_v = {alpha_v} (higher_order_gain); it is "
            "negative, since the neuron profits from the fourth cumulant")

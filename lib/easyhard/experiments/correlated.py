@@ -36,6 +36,7 @@ from easyhard import results
 from easyhard.config import check_scale, preset
 from easyhard.data.latents import coupled_moment, latent_law
 from easyhard.data.mcm import MixedCumulantModel
+from easyhard.neuron import NeuronSpec
 from easyhard.sgd import fit_slope, run
 from easyhard.theory import hermite_coefficients
 from easyhard.theory.fixed_points import (
@@ -88,6 +89,11 @@ class CorrelatedConfig:
     plateau_length: float = 4.0
     budget: float = 10.0
     seed: int = 0
+
+    @property
+    def neuron(self) -> NeuronSpec:
+        """The neuron: ``activation`` at the noise level ``a``, with c = a and A = 1."""
+        return NeuronSpec(self.activation, self.a)
 
     def __post_init__(self) -> None:
         """Check the dimension lists, eta, fraction, p_corrs and the walker counts."""
@@ -165,7 +171,7 @@ def fixed_point_table(cfg: CorrelatedConfig, p_corr: float | None = None) -> dic
     out = {}
     for case in CASES:
         m = make_model(cfg, case, 64, p_corr)
-        au, av, loss = population_minimum(m, cfg.activation, cfg.a)
+        au, av, loss = population_minimum(m, cfg.neuron)
         out[case] = {
             "e_lam_nu": m.e_lam_nu,
             "e_lam3_nu": m.p_corr * coupled_moment(m.law, 3),
@@ -174,7 +180,7 @@ def fixed_point_table(cfg: CorrelatedConfig, p_corr: float | None = None) -> dic
             "minimum_u": au,
             "minimum_v": av,
             "minimum_loss": loss,
-            "gain_at_minimum": float(higher_order_gain(m, cfg.activation, cfg.a, au, av)),
+            "gain_at_minimum": float(higher_order_gain(m, cfg.neuron, au, av)),
         }
     return out
 
@@ -188,7 +194,7 @@ def threshold(cfg: CorrelatedConfig, case: str, p_corr: float | None = None) -> 
     if case in ("rademacher", "control") and p_corr is None:
         return cfg.eta
     ref = "flip" if case in ("flip", "independent") else "rademacher"
-    av = population_minimum(make_model(cfg, ref, 64, p_corr), cfg.activation, cfg.a)[1]
+    av = population_minimum(make_model(cfg, ref, 64, p_corr), cfg.neuron)[1]
     if av == 0.0:
         raise ValueError("the population minimum has alpha_v = 0: there is nothing to recover")
     return cfg.fraction * abs(av)
@@ -272,7 +278,7 @@ def gain_along(cfg: CorrelatedConfig, case: str, res: dict[str, np.ndarray], d: 
     i = list(res["dims"]).index(d)
     model = make_model(cfg, case, d)
     au, av = res["alpha_u"][i], res["alpha_v"][i]
-    return higher_order_gain(model, cfg.activation, cfg.a, au, av)
+    return higher_order_gain(model, cfg.neuron, au, av)
 
 
 def flow_steps(cfg: CorrelatedConfig, case: str, d: int, eta: float, *, p_corr: float | None = None,
@@ -285,13 +291,13 @@ def flow_steps(cfg: CorrelatedConfig, case: str, d: int, eta: float, *, p_corr: 
     """
     a0 = median_start(d)
     delta = cfg.step_scale / math.log(d) if mean_field else 0.0
-    tau = mean_field_escape(make_model(cfg, case, d, p_corr), delta, eta, (a0, a0), cfg.activation, cfg.a)
+    tau = mean_field_escape(make_model(cfg, case, d, p_corr), delta, eta, (a0, a0), cfg.neuron)
     return tau / lr(cfg, d)
 
 
 def predicted_plateau(cfg: CorrelatedConfig, case: str, d: int, p_corr: float | None = None) -> tuple[float, float]:
     """(|alpha_u|, |alpha_v|) where the mean-field flow with delta = step_scale / ln d settles."""
-    return mean_field_plateau(make_model(cfg, case, d, p_corr), cfg.step_scale / math.log(d), cfg.activation, cfg.a)
+    return mean_field_plateau(make_model(cfg, case, d, p_corr), cfg.step_scale / math.log(d), cfg.neuron)
 
 
 def flow_curve(cfg: CorrelatedConfig, case: str, d: int, steps: np.ndarray, mean_field: bool = True) -> np.ndarray:
@@ -307,7 +313,7 @@ def flow_curve(cfg: CorrelatedConfig, case: str, d: int, steps: np.ndarray, mean
     uniq, index = np.unique(np.asarray(steps), return_inverse=True)  # steps may repeat (padding)
     tau = uniq.astype(float) * lr(cfg, d)
     a0 = median_start(d)
-    sol = scipy.integrate.solve_ivp(mean_field_flow(make_model(cfg, case, d), delta, cfg.activation, cfg.a),
+    sol = scipy.integrate.solve_ivp(mean_field_flow(make_model(cfg, case, d), delta, cfg.neuron),
                                     (0.0, float(tau[-1])), np.array([a0, a0]), t_eval=tau, method="LSODA",
                                     rtol=1e-7, atol=1e-10)
     return sol.y[:, index]
@@ -436,15 +442,15 @@ def circle_losses(cfg: CorrelatedConfig, theta: np.ndarray, case: str = "rademac
     """
     model = make_model(cfg, case, 64)
     au, av = np.cos(theta), np.sin(theta)
-    return (excess_loss(model, cfg.activation, cfg.a, au, av),
-            surrogate_excess_loss(model, cfg.activation, cfg.a, au, av))
+    return (excess_loss(model, cfg.neuron, au, av),
+            surrogate_excess_loss(model, cfg.neuron, au, av))
 
 
 def gain_at_pairwise(cfg: CorrelatedConfig, case: str = "rademacher") -> float:
     """The higher-order gain ``L_MCM - L_surrogate`` at the unit vector of the pair-wise fixed point."""
     model = make_model(cfg, case, 64)
     av = pairwise_fixed_point(model)[1]
-    return float(higher_order_gain(model, cfg.activation, cfg.a, math.sqrt(1.0 - av * av), av))
+    return float(higher_order_gain(model, cfg.neuron, math.sqrt(1.0 - av * av), av))
 
 
 def log_corrected_slopes(cfg: CorrelatedConfig, rec: Recovery, dims: list[int], case: str = "rademacher"
@@ -522,7 +528,7 @@ def coupling_forces(cfg: CorrelatedConfig) -> dict[str, float]:
     Sign-flip (j = 3): ``4 |g_4| beta_u^{3/2} b E[lam^3 nu]``; sign coupling (j = 1):
     ``2 |g_2| rho`` (b = sqrt(beta_v / (1 + beta_v))).
     """
-    g = hermite_coefficients(cfg.activation, cfg.a, kmax=4)
+    g = hermite_coefficients(cfg.neuron, kmax=4)
     flip, sign = make_model(cfg, "flip", 64), make_model(cfg, "rademacher", 64)
     return {"flip": float(4 * abs(g[4]) * cfg.beta_u**1.5 * flip.nu_scale * coupled_moment(flip.law, 3)),
             "sign": float(2 * abs(g[2]) * sign.rho)}

@@ -29,11 +29,11 @@ import numpy as np
 import scipy.stats
 
 from easyhard import results
-from easyhard.activations import get_activation
 from easyhard.config import check_scale, check_seed
 from easyhard.config import scale as current_scale
 from easyhard.data.mcm import MixedCumulantModel
 from easyhard.experiments._presets import ScalePreset
+from easyhard.neuron import NeuronSpec
 from easyhard.sgd import (
     SampleComplexity,
     Trajectories,
@@ -89,11 +89,14 @@ class Physics:
     beta: float = 5.0
     latent: str = "rademacher"
 
+    @property
+    def neuron(self) -> NeuronSpec:
+        """The neuron: ``activation`` at the noise level ``a``, with c = a and A = 1."""
+        return NeuronSpec(self.activation, self.a)
+
     def __post_init__(self) -> None:
         """Check the activation, the noise level a in (0, 1) and beta > 0."""
-        get_activation(self.activation)
-        if not (isinstance(self.a, (int, float)) and 0.0 < self.a < 1.0):
-            raise ValueError(f"a (noise level) must lie in (0, 1), got {self.a!r}")
+        NeuronSpec(self.activation, self.a)  # checks the activation and a
         if not (isinstance(self.beta, (int, float)) and math.isfinite(self.beta) and self.beta > 0):
             raise ValueError(f"beta (spike strength) must be a finite number > 0, got {self.beta!r}")
 
@@ -163,7 +166,7 @@ def quartic_theory(physics: Physics, dims: tuple[int, ...] | np.ndarray, step_sc
     q = diffusion(step_scale, physics)
     x0 = np.array([median_start_x(int(d)) for d in dims])
     closed = np.array([tau_quartic(int(d), eta, x, q.rate) / (step_scale * d) for d, x in zip(dims, x0, strict=True)])
-    fl = np.array([flow.escape_time(physics.model("quartic", int(d)), "v", eta, physics.activation, physics.a)
+    fl = np.array([flow.escape_time(physics.model("quartic", int(d)), "v", eta, physics.neuron)
                    / (step_scale * d) for d in dims])
     return QuarticTheory(dims, x0, closed, fl, q.mean_steps_over_d3(dims, eta), q, eta)
 
@@ -231,14 +234,14 @@ def trajectories(cfg: TrajectoryConfig, physics: Physics = Physics()) -> dict[st
         for i, d in enumerate(dims):
             model = physics.model(case, d)
             lr = step_size(d, spec["step_rule"], spec["step_scale"]) / d
-            tau = flow.escape_time(model, spec["spike"], spec["eta"], physics.activation, physics.a)
+            tau = flow.escape_time(model, spec["spike"], spec["eta"], physics.neuron)
             steps = int(cfg.horizon * tau / lr)
             tr = run(model, steps, lr, physics.activation, physics.a, cfg.walkers, "reduced",
                      cfg.seed + i, records=cfg.records)
             alpha = tr.alpha_u if case == "covariance" else tr.alpha_v
             a0 = flow.median_start(d)
             start = (a0, 0.0) if case == "covariance" else (0.0, a0)
-            fl = flow.integrate_flow(model, tr.steps * lr, start, physics.activation, physics.a)
+            fl = flow.integrate_flow(model, tr.steps * lr, start, physics.neuron)
             k = 0 if case == "covariance" else 1
             curves.append(Curve(d, tr.steps, np.median(np.abs(alpha[:, 0]), 0), np.abs(fl[k]),
                                 tr.steps / float(d) ** power))
@@ -607,16 +610,16 @@ def covariance_ito_factor(dims: np.ndarray, physics: Physics = Physics()) -> np.
     The rate ``2 |g_2| beta_u`` becomes ``2 |g_2| beta_u - delta C / 2``, so the time
     grows by ``1 / (1 - delta C / (4 |g_2| beta_u))``.
     """
-    g2 = hermite_coefficients(physics.activation, physics.a, kmax=2)[2]
-    ratio = flow.noise_constant(physics.activation, physics.a) / (4 * abs(g2) * physics.beta)
+    g2 = hermite_coefficients(physics.neuron, kmax=2)[2]
+    ratio = flow.noise_constant(physics.neuron) / (4 * abs(g2) * physics.beta)
     return 1.0 / (1.0 - ratio / np.log(np.asarray(dims, dtype=float)))
 
 
 def diffusion(step_scale: float, physics: Physics = Physics()) -> QuarticDiffusion:
     """The rescaled quartic diffusion at ``delta = step_scale / d`` for ``physics``."""
     model = physics.model("quartic", 16)
-    rate = quartic_rate(model, physics.activation, physics.a)
-    return QuarticDiffusion(rate, flow.noise_constant(physics.activation, physics.a), float(step_scale))
+    rate = quartic_rate(model, physics.neuron)
+    return QuarticDiffusion(rate, flow.noise_constant(physics.neuron), float(step_scale))
 
 
 # --------------------------------------------------------------------------- under the hood

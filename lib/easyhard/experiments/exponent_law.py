@@ -50,6 +50,7 @@ from easyhard.activations import get_activation
 from easyhard.config import preset
 from easyhard.data.mcm import MixedCumulantModel
 from easyhard.diffusion import vp_coefficients
+from easyhard.neuron import NeuronSpec
 from easyhard.sgd import fit_slope, run
 from easyhard.sgd.effective import run_effective
 from easyhard.sgd.sweep import sweep_seed
@@ -92,6 +93,11 @@ class LawCase:
     budget: float = 30.0
     reference_steps: tuple[float, ...] = ()
     seed: int = 0
+
+    @property
+    def neuron(self) -> NeuronSpec:
+        """The neuron: ``activation`` at the noise level ``a``, with c = a and A = 1."""
+        return NeuronSpec(self.activation, self.a)
 
     def __post_init__(self) -> None:
         """Check the spike, engine, dims, walkers, eta and the step (below c* for a known k)."""
@@ -147,8 +153,8 @@ def theory_constants(case: LawCase) -> dict[str, Any]:
     not the claimed ``k`` or the leading term has the wrong sign.
     """
     model = case.model(case.dims[0])
-    ex = information_exponent(model, case.activation, case.a)[case.spike]
-    C = noise_constant(case.activation, case.a)
+    ex = information_exponent(model, case.neuron)[case.spike]
+    C = noise_constant(case.neuron)
     if case.k is None:
         if ex.exponent is not None:
             raise ValueError(f"case {case.name!r} claims a blind neuron, but the theory gives exponent "
@@ -183,7 +189,7 @@ def loss_series(case: LawCase) -> np.ndarray:
     (:func:`easyhard.theory.hermite_moments` at overlap 1).
     """
     model = case.model(case.dims[0])
-    g = hermite_coefficients(case.activation, case.a, kmax=SERIES_ORDER)
+    g = hermite_coefficients(case.neuron, kmax=SERIES_ORDER)
     at = {"mean": (0.0, 0.0, 1.0), "covariance": (1.0, 0.0, 0.0), "cumulant": (0.0, 1.0, 0.0)}[case.spike]
     D = np.asarray(hermite_moments(model, SERIES_ORDER, *at), dtype=float)
     return g * D

@@ -27,6 +27,7 @@ import numpy as np
 
 from easyhard.data.mcm import MixedCumulantModel
 from easyhard.experiments._presets import ScalePreset
+from easyhard.neuron import NeuronSpec
 from easyhard.theory import excess_loss, hermite_coefficients, information_exponent
 from easyhard.theory.crosschecks import leading_power, loss_along
 from easyhard.theory.exponent import SpikeExponent
@@ -91,9 +92,14 @@ class ExponentConfig(ScalePreset):
 
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {"ci": {}, "laptop": {"grid": 81}, "paper": {"grid": 121}}
 
+    @property
+    def neuron(self) -> NeuronSpec:
+        """The neuron: ``activation`` at the noise level ``a``, with c = a and A = 1."""
+        return NeuronSpec(self.activation, self.a)
+
     def __post_init__(self) -> None:
         """Check the activation and a, the betas (finite, >= 0) and the integer sizes."""
-        hermite_coefficients(self.activation, self.a)  # validates the activation and a
+        NeuronSpec(self.activation, self.a)  # checks the activation and a
         for name in ("beta_u", "beta_v"):
             if not np.isfinite(getattr(self, name)) or getattr(self, name) < 0:
                 raise ValueError(f"{name} must be a finite number >= 0, got {getattr(self, name)!r}")
@@ -221,8 +227,8 @@ def conditional_direction(cfg: ExponentConfig, alphas: Sequence[float] = (1e-3, 
     e_plus = vecs[:, -1] * np.sign(vecs[0, -1])
     top_pc = np.linalg.eigh(model.covariance().double().numpy())[1][:, -1]
     small = np.asarray(alphas, float)
-    along = excess_loss(model, cfg.activation, cfg.a, e_plus[0] * small, e_plus[1] * small)
-    g2 = hermite_coefficients(cfg.activation, cfg.a)[2]
+    along = excess_loss(model, cfg.neuron, e_plus[0] * small, e_plus[1] * small)
+    g2 = hermite_coefficients(cfg.neuron)[2]
     return ConditionalDirection(float(model.rho), float(e_plus[1]), float(abs(top_pc @ model.v.double().numpy())),
                                 float(mu[-1]), small, along / (g2 * mu[-1] * small**2))
 
@@ -232,7 +238,7 @@ def landscapes(cfg: ExponentConfig, p_corrs: Sequence[float] = (0.0, 1.0), exten
     """``(alphas, {p_corr: L})``: ``L[i, j] = L_t - L_t^iso`` at ``alpha_u = alphas[j]``, ``alpha_v = alphas[i]``."""
     alphas = np.linspace(-extent, extent, cfg.grid)
     AU, AV = np.meshgrid(alphas, alphas)
-    return alphas, {p: excess_loss(cfg.model(p_corr=p), cfg.activation, cfg.a, AU, AV) for p in p_corrs}
+    return alphas, {p: excess_loss(cfg.model(p_corr=p), cfg.neuron, AU, AV) for p in p_corrs}
 
 
 @dataclass(frozen=True)
@@ -255,7 +261,8 @@ def leading_powers(cfg: ExponentConfig, levels: Sequence[float] = (0.4, 0.7),
     """
     model = cfg.model()
     alphas = np.geomspace(1e-3, 3e-2, 10) if alphas is None else np.asarray(alphas, float)
-    return [LeadingPower(a, spike, alphas, loss_along(model, cfg.activation, a, spike, alphas),
-                         leading_power(model, cfg.activation, a, spike, alphas),
-                         information_exponent(model, cfg.activation, a)[spike].exponent)
+    neurons = {a: NeuronSpec(cfg.activation, a) for a in levels}
+    return [LeadingPower(a, spike, alphas, loss_along(model, neurons[a], spike, alphas),
+                         leading_power(model, neurons[a], spike, alphas),
+                         information_exponent(model, neurons[a])[spike].exponent)
             for a in levels for spike in ("covariance", "cumulant")]

@@ -37,6 +37,7 @@ from easyhard.config import scale as current_scale
 from easyhard.data.mcm import MixedCumulantModel
 from easyhard.denoisers.neuron import NeuronDenoiser
 from easyhard.diffusion import vp_coefficients
+from easyhard.neuron import NeuronSpec
 from easyhard.sgd import record_steps, run
 from easyhard.theory.surrogate_loss import (
     loss_curves,
@@ -81,6 +82,11 @@ class MCMBiasConfig:
     adam_steps: int = 3000
     trainable_A: bool = False
     engine: str = "direct"
+
+    @property
+    def neuron(self) -> NeuronSpec:
+        """The neuron: ``activation`` at the noise level ``a``, with c = a and A = 1."""
+        return NeuronSpec(self.activation, self.a)
 
     def __post_init__(self) -> None:
         """Check the engine, the integer sizes, the betas and rates, p_corr, a and the seeds."""
@@ -209,7 +215,7 @@ def run_online(cfg: MCMBiasConfig, progress: bool = False) -> BiasRun:
         idx = np.searchsorted(rec, lsteps)
         au, av = np.swapaxes(traj.alpha_u[..., idx], 1, 2), np.swapaxes(traj.alpha_v[..., idx], 1, 2)
         gram = np.ones(au.shape + (1,))
-        curves = loss_curves(model, au, av, gram, cfg.activation, cfg.a)
+        curves = loss_curves(model, au, av, gram, cfg.neuron)
         return BiasRun(asdict(cfg) | {"optimiser": "online_sgd"}, rec, traj.alpha_u, traj.alpha_v, lsteps,
                        gram, curves.mcm, curves.surrogate, curves.floor,
                        np.ones((cfg.walkers, lsteps.size)), time.perf_counter() - t0)
@@ -226,7 +232,7 @@ def run_online(cfg: MCMBiasConfig, progress: bool = False) -> BiasRun:
     if mismatch > 1e-8:
         raise RuntimeError(f"the reruns do not reproduce the recorded overlaps (max error {mismatch:.3g}): "
                            "easyhard.sgd.run no longer gives each walker a stream independent of the run length")
-    curves = loss_curves(model, au, av, gram, cfg.activation, cfg.a)
+    curves = loss_curves(model, au, av, gram, cfg.neuron)
     wall = time.perf_counter() - t0
     return BiasRun(asdict(cfg) | {"optimiser": "online_sgd"}, rec, traj.alpha_u, traj.alpha_v, lsteps,
                    gram, curves.mcm, curves.surrogate, curves.floor,
@@ -284,7 +290,7 @@ def run_adam(cfg: MCMBiasConfig, progress: bool = False) -> BiasRun:
     sur = np.empty_like(mcm)
     for i in range(cfg.walkers):  # A may differ per walker and step
         for j in range(lsteps.size):
-            c = loss_curves(model, la[i, j], lv[i, j], gram[i, j], cfg.activation, cfg.a, A=float(amp[i, j]))
+            c = loss_curves(model, la[i, j], lv[i, j], gram[i, j], NeuronSpec(cfg.activation, cfg.a, A=float(amp[i, j])))
             mcm[i, j], sur[i, j] = c.mcm, c.surrogate
     wall = time.perf_counter() - t0
     return BiasRun(asdict(cfg) | {"optimiser": "adam"}, rec, au, av, lsteps, gram, mcm, sur,
@@ -543,6 +549,7 @@ def monte_carlo_check(model: MixedCumulantModel, W: np.ndarray | torch.Tensor, a
     (``"mcm"`` or ``"surrogate"``) against ``n`` sampled losses
     (:func:`~easyhard.theory.surrogate_loss.monte_carlo_loss`, from ``seed``).
     """
-    exact = float(tied_loss(model, *overlaps(model, W), activation, a, A=A, data=data))
-    mean, se = monte_carlo_loss(model, W, activation, a, A=A, data=data, n=n, seed=seed)
+    neuron = NeuronSpec(activation, a, A=A)
+    exact = float(tied_loss(model, *overlaps(model, W), neuron, data=data))
+    mean, se = monte_carlo_loss(model, W, neuron, data=data, n=n, seed=seed)
     return MonteCarloCheck(exact, mean, se)

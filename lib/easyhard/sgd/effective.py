@@ -280,8 +280,7 @@ def run_engine(
     if params.activation.name not in SLOPES:
         raise ValueError(f"engine='effective' needs a smooth activation {tuple(SLOPES)}, "
                          f"got {params.activation.name!r}")
-    tab = np.ascontiguousarray(chebyshev_tables(params.model, params.activation, params.a, params.c,
-                                                params.amp, degree))
+    tab = np.ascontiguousarray(chebyshev_tables(params.model, params.neuron, degree))
     if tab.shape[0] != len(FIELDS) or FIELDS[7] != "loss":
         raise RuntimeError("the Chebyshev tables do not have the fields this kernel reads")
     R = schedule.rec.size

@@ -24,11 +24,11 @@ import numpy as np
 import torch
 
 from easyhard._validation import MAX_ELEMENTS, check_choice, check_int, check_scalar, check_seed
-from easyhard.activations import Activation, get_activation, is_builtin
+from easyhard.activations import Activation, is_builtin
 from easyhard.config import device as default_device
 from easyhard.data.mcm import MixedCumulantModel
-from easyhard.diffusion import vp_coefficients
 from easyhard.grids import log_steps
+from easyhard.neuron import NeuronSpec, as_neuron
 from easyhard.sgd._kernels import ACTIVATION_CODES, KernelParams, Schedule, default_threads
 
 #: engine name -> "module:function" (imported on first use); add an engine here
@@ -62,24 +62,45 @@ class EngineOutput(NamedTuple):
 
 @dataclass(frozen=True)
 class Problem:
-    """A checked SGD problem: the model, the neuron, the step.
+    """A checked SGD problem: the model, the neuron (with a built-in activation), the step.
 
-    ``a, s``: VP noise level and ``sqrt(1 - a^2)``; ``c``: skip coefficient;
-    ``amp``: amplitude A; ``activation``: a built-in :class:`Activation`.
+    The properties ``activation``, ``a``, ``s``, ``c`` and ``amp`` (the amplitude A)
+    read the :class:`~easyhard.neuron.NeuronSpec`.
     """
 
     model: MixedCumulantModel
-    activation: Activation
-    a: float
-    s: float
-    c: float
-    amp: float
+    neuron: NeuronSpec
     lr: float
 
     @property
     def d(self) -> int:
         """The dimension."""
         return self.model.d
+
+    @property
+    def activation(self) -> Activation:
+        """The built-in activation sigma."""
+        return self.neuron.activation
+
+    @property
+    def a(self) -> float:
+        """The signal coefficient a of the noise level."""
+        return self.neuron.a
+
+    @property
+    def s(self) -> float:
+        """The noise coefficient ``sqrt(1 - a^2)``."""
+        return self.neuron.s
+
+    @property
+    def c(self) -> float:
+        """The skip coefficient."""
+        return self.neuron.c
+
+    @property
+    def amp(self) -> float:
+        """The amplitude A."""
+        return self.neuron.A
 
     def kernel(self) -> KernelParams:
         """The :class:`~easyhard.sgd._kernels.KernelParams` of the compiled engines."""
@@ -99,30 +120,31 @@ class Problem:
 
 
 def make_problem(
-    model: MixedCumulantModel, lr: float, activation: str | Activation, a: float,
-    c: float | None, amp: float,
+    model: MixedCumulantModel, lr: float, neuron: NeuronSpec | str | Activation,
+    a: float | None = None, c: float | None = None, amp: float = 1.0,
 ) -> Problem:
-    """Check the inputs (``ValueError``/``TypeError`` naming the parameter) into a :class:`Problem`."""
+    """Check the inputs (``ValueError``/``TypeError`` naming the parameter) into a :class:`Problem`.
+
+    ``neuron``: a :class:`~easyhard.neuron.NeuronSpec` (then ``a``, ``c``, ``amp`` are left
+    out), or a built-in activation's name or object followed by ``a``, ``c``, ``amp``.
+    The spec checks the numbers; here only that the engines compile its activation.
+    """
     if not isinstance(model, MixedCumulantModel):
         raise TypeError(f"model must be a MixedCumulantModel, got {type(model).__name__}")
     if model.beta_m != 0.0:
         raise ValueError(f"the SGD engines need model.beta_m == 0 (no mean spike), got {model.beta_m}")
     lr = check_scalar(lr, "lr", lo=0.0, closed="neither")
-    if not isinstance(activation, (str, Activation)):
+    if not isinstance(neuron, (NeuronSpec, str, Activation)):
         raise TypeError(f"activation must be a name in {tuple(ACTIVATION_CODES)} or a built-in "
-                        f"Activation, got {type(activation).__name__}")
-    if isinstance(activation, str) and activation not in ACTIVATION_CODES:
-        raise ValueError(f"activation must be one of {tuple(ACTIVATION_CODES)}, got {activation!r}")
-    act = get_activation(activation)
+                        f"Activation, got {type(neuron).__name__}")
+    if isinstance(neuron, str) and neuron not in ACTIVATION_CODES:
+        raise ValueError(f"activation must be one of {tuple(ACTIVATION_CODES)}, got {neuron!r}")
+    neuron = as_neuron(neuron, a, c, amp)
+    act = neuron.activation
     if not is_builtin(act) or act.name not in ACTIVATION_CODES:
         raise ValueError(f"the SGD engines compile only the built-in activations "
                          f"{tuple(ACTIVATION_CODES)}; got a custom Activation {act.name!r}")
-    a, s = vp_coefficients(a)
-    c = a if c is None else check_scalar(c, "c (skip coefficient)")
-    amp = check_scalar(amp, "A (amplitude)")
-    if amp == 0.0:
-        raise ValueError(f"A (amplitude) must be finite and non-zero, got {amp!r}")
-    return Problem(model, act, a, s, c, amp, lr)
+    return Problem(model, neuron, lr)
 
 
 def check_thresholds(thresholds: Mapping[str, float] | None) -> np.ndarray:
@@ -149,6 +171,9 @@ def check_init(init: tuple[float, float] | None) -> np.ndarray | None:
         raise ValueError(f"init must be (alpha_u, alpha_v) with alpha_u^2 + alpha_v^2 < 1, got {init!r}")
     return arr
 
+
+#: the noise level of :func:`run` when it is given an activation without ``a``
+DEFAULT_A = 0.6
 
 #: the default number of log-spaced record steps of :func:`run`
 DEFAULT_RECORDS = 64
@@ -280,8 +305,8 @@ def run(
     model: MixedCumulantModel,
     steps: int,
     lr: float,
-    activation: str | Activation = "tanh",
-    a: float = 0.6,
+    activation: str | Activation | NeuronSpec = "tanh",
+    a: float | None = None,
     walkers: int = 16,
     engine: str = "direct",
     seed: int = 0,
@@ -312,8 +337,10 @@ def run(
     lr : float
         Per-step factor ``delta / d`` (> 0).
     activation, a, c, A
-        The neuron ``c x_t + A w sigma(w.x_t)`` at noise level ``a`` (``c`` defaults to ``a``);
-        ``activation`` is a built-in name or Activation (custom ones are refused).
+        The neuron ``c x_t + A w sigma(w.x_t)`` at noise level ``a`` (default 0.6; ``c``
+        defaults to ``a``); ``activation`` is a built-in name or Activation (custom ones are
+        refused), or a :class:`~easyhard.neuron.NeuronSpec` with such an activation, and then
+        ``a``, ``c``, ``A`` are left out.
     walkers : int
         Independent runs.
     engine : str
@@ -374,6 +401,8 @@ def run(
         raise ValueError("complement applies to engine='reduced' only")
     if engine != "direct" and neurons != 1:
         raise ValueError(f"engine={engine!r} simulates one neuron (neurons=1), got neurons={neurons}")
+    if a is None and not isinstance(activation, NeuronSpec):
+        a = DEFAULT_A
     params = make_problem(model, lr, activation, a, c, A)
     eta = check_thresholds(thresholds)
     start = check_init(init)

@@ -28,6 +28,7 @@ from joblib import Parallel, delayed
 from easyhard import results
 from easyhard._validation import MAX_ELEMENTS, check_choice, check_int, check_scalar, check_seed
 from easyhard.data.mcm import MixedCumulantModel
+from easyhard.neuron import NeuronSpec
 from easyhard.sgd._kernels import walker_chunks
 from easyhard.sgd.run import ENGINES, run
 from easyhard.theory import flow
@@ -52,7 +53,7 @@ def step_size(d: int, rule: str, scale: float) -> float:
     ------
     ValueError
         If ``d < 2`` (``log d`` must be positive), ``scale`` is not a finite
-        number > 0, or ``rule`` is not one of :data:`STEP_RULES`.
+        number > 0, or ``rule`` is not one of ``STEP_RULES`` ("log", "inverse_d", "constant").
     """
     check_choice(rule, "step_rule", STEP_RULES)
     d = check_int(d, "d", lo=2)
@@ -274,6 +275,7 @@ def sample_complexity(
         raise ValueError(f"spike={spike!r} with beta_{spike}=0: the model has no such spike, so no "
                          f"walker can learn it (set beta_{spike} > 0, or pass max_steps)")
     step_size(int(dims[0]), step_rule, step_scale)
+    neuron = NeuronSpec(activation, a)
     config = {
         "beta_u": beta_u, "beta_v": beta_v, "latent": latent, "p_corr": p_corr, "spike": spike,
         "eta": eta, "activation": activation, "a": a, "step_rule": step_rule,
@@ -287,7 +289,7 @@ def sample_complexity(
         d = int(d)
         model = MixedCumulantModel(d, beta_u=beta_u, beta_v=beta_v, latent=latent, p_corr=p_corr, seed=d)
         lr = step_size(d, step_rule, step_scale) / d
-        tau = flow.escape_time(model, spike, eta, activation, a)
+        tau = flow.escape_time(model, spike, eta, neuron)
         if math.isfinite(tau):
             steps = max(MIN_STEPS, int(budget * tau / lr))
         elif max_steps is not None:
@@ -299,7 +301,7 @@ def sample_complexity(
         init = (flow.median_start(d),) * 2 if start == "median" else None
         lrs.append(lr)
         theory.append(tau / lr)
-        formula.append(flow.escape_formula(model, spike, eta, activation, a) / lr)
+        formula.append(flow.escape_formula(model, spike, eta, neuron) / lr)
         for lo, hi in walker_chunks(walkers, chunk):
             tasks.append({**config, "d": d, "lr": lr, "steps": steps, "init": init,
                           "walker_range": (lo, hi), "streams": STREAMS, "threads": threads})

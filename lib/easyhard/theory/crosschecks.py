@@ -19,7 +19,6 @@ disagreement:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,19 +27,16 @@ from numpy.polynomial.hermite_e import hermegauss, hermevander
 from numpy.typing import ArrayLike
 
 from easyhard._validation import check_int, check_seed
-from easyhard.activations import Activation
 from easyhard.denoisers.neuron import NeuronDenoiser
 from easyhard.diffusion import noise
+from easyhard.neuron import NeuronSpec, check_neuron
 from easyhard.theory.hermite import check_kmax, hermite_coefficients, population_loss_1d
 from easyhard.theory.landscape import MCMLike, excess_loss, hermite_moments, population_loss
 
 __all__ = ["MonteCarloCheck", "hermite_by_definition", "leading_power", "loss_along", "monte_carlo_check", "series_and_exact"]
 
-Act = str | Callable | Activation
-
-
 def hermite_by_definition(
-    activation: Act, a: float, c: float | None = None, A: float = 1.0, kmax: int = 6, nodes: int = 120
+    neuron: NeuronSpec, kmax: int = 6, nodes: int = 120
 ) -> np.ndarray:
     """``g_0..g_kmax`` from their definition, ``g_k = E[G_t(Z) He_k(Z)] / k!``, Z ~ N(0, 1).
 
@@ -52,12 +48,12 @@ def hermite_by_definition(
     nodes = check_int(nodes, "nodes (quadrature nodes)", lo=kmax + 1, hi=10_000)
     z, w = hermegauss(nodes)
     w = w / w.sum()
-    G = population_loss_1d(activation, a, c, A)(z)
+    G = population_loss_1d(check_neuron(neuron))(z)
     return (w * G) @ hermevander(z, kmax) / np.array([math.factorial(k) for k in range(kmax + 1)])
 
 
 def series_and_exact(
-    model: MCMLike, activation: Act, a: float, alpha_u: ArrayLike, alpha_v: ArrayLike,
+    model: MCMLike, neuron: NeuronSpec, alpha_u: ArrayLike, alpha_v: ArrayLike,
     alpha_m: ArrayLike = 0.0, kmax: int = 10,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(exact, series)``: ``L_t - L_t^iso`` exactly, and its Hermite series truncated at ``kmax``.
@@ -66,13 +62,13 @@ def series_and_exact(
     :func:`~easyhard.theory.landscape.hermite_moments`; the two differ by
     O(alpha^{kmax+1}) at small overlaps.
     """
-    g = hermite_coefficients(activation, a, kmax=check_kmax(kmax))
-    exact = excess_loss(model, activation, a, alpha_u, alpha_v, alpha_m)
+    g = hermite_coefficients(check_neuron(neuron), kmax=check_kmax(kmax))
+    exact = excess_loss(model, neuron, alpha_u, alpha_v, alpha_m)
     series = hermite_moments(model, kmax, alpha_u, alpha_v, alpha_m)[..., 1:] @ g[1:]
     return np.asarray(exact), np.asarray(series)
 
 
-def loss_along(model: MCMLike, activation: Act, a: float, spike: str, alphas: ArrayLike) -> np.ndarray:
+def loss_along(model: MCMLike, neuron: NeuronSpec, spike: str, alphas: ArrayLike) -> np.ndarray:
     """``|L_t(alpha e) - L_t(0)|`` at each overlap of ``alphas`` along ``spike``.
 
     ``spike`` is ``"covariance"`` (e = u) or ``"cumulant"`` (e = v); the other overlaps are 0.
@@ -87,15 +83,15 @@ def loss_along(model: MCMLike, activation: Act, a: float, spike: str, alphas: Ar
         au, av = zero, alphas
     else:
         raise ValueError(f"spike must be 'covariance' or 'cumulant', got {spike!r}")
-    return np.abs(excess_loss(model, activation, a, au, av))
+    return np.abs(excess_loss(model, neuron, au, av))
 
 
-def leading_power(model: MCMLike, activation: Act, a: float, spike: str, alphas: ArrayLike) -> float:
+def leading_power(model: MCMLike, neuron: NeuronSpec, spike: str, alphas: ArrayLike) -> float:
     """The least-squares slope of ``log`` :func:`loss_along` against ``log alpha``.
 
     At small ``alphas`` it is the spike's information exponent.
     """
-    loss = loss_along(model, activation, a, spike, alphas)
+    loss = loss_along(model, neuron, spike, alphas)
     return float(np.polyfit(np.log(np.asarray(alphas, float)), np.log(loss), 1)[0])
 
 
@@ -134,17 +130,18 @@ class MonteCarloCheck:
 
 
 def monte_carlo_check(
-    model: MCMLike, w: torch.Tensor, activation: Act, a: float, n: int, seed: int = 0
+    model: MCMLike, w: torch.Tensor, neuron: NeuronSpec, n: int, seed: int = 0
 ) -> MonteCarloCheck:
     """Sample ``n`` pairs ``(x0, x_t)`` and compare the losses of ``D_w`` and ``D_{w_perp}`` with the exact ones.
 
-    The denoiser is the tied neuron with ``c = a``, ``A = 1``
+    The denoiser is the tied neuron of ``neuron``
     (:class:`~easyhard.denoisers.neuron.NeuronDenoiser`). ``w_perp`` is a unit
     vector orthogonal to u, v (and m when beta_m > 0), drawn with ``seed`` like the
     samples. ``model`` should be in float64 (``dtype=torch.float64``) so the
     losses, of order d, keep their digits.
     """
     n = check_int(n, "n (Monte Carlo samples)", lo=2, hi=10**8)
+    check_neuron(neuron)
     gen = torch.Generator().manual_seed(check_seed(seed))
     w = torch.as_tensor(w, dtype=torch.float64)
     w = w / w.norm()
@@ -154,14 +151,15 @@ def monte_carlo_check(
     basis = torch.stack([e.double() for e in spikes] + [torch.randn(model.d, dtype=torch.float64, generator=gen)], 1)
     w_perp = torch.linalg.qr(basis)[0][:, -1]
     x0 = model.sample(n, gen).double()
-    x_t, _ = noise(x0, a, gen)
+    x_t, _ = noise(x0, neuron.a, gen)
     per_sample = {}
     for name, vec in (("w", w), ("perp", w_perp)):
-        den = NeuronDenoiser(model.d, c=a, activation=activation, dtype=torch.float64)
+        den = NeuronDenoiser(model.d, c=neuron.c, A=neuron.A, activation=neuron.activation,
+                             dtype=torch.float64)
         den.W.data[0] = vec
         with torch.no_grad():
             per_sample[name] = (x0 - den(x_t)).pow(2).sum(-1).numpy()
-    exact = {name: population_loss(model, vec, activation, a) for name, vec in (("w", w), ("perp", w_perp))}
+    exact = {name: population_loss(model, vec, neuron) for name, vec in (("w", w), ("perp", w_perp))}
     diff = per_sample["w"] - per_sample["perp"]
     return MonteCarloCheck(
         exact=exact["w"], mean=float(per_sample["w"].mean()), se=float(per_sample["w"].std() / math.sqrt(n)),

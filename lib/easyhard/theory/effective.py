@@ -54,9 +54,8 @@ from functools import lru_cache
 import numpy as np
 from numpy.typing import ArrayLike
 
-from easyhard.activations import Activation, get_activation
 from easyhard.data.mcm import MixedCumulantModel
-from easyhard.theory.hermite import check_scalars
+from easyhard.neuron import TANH_06, NeuronSpec, check_neuron
 from easyhard.theory.quadrature import normal_rule
 
 #: smooth activations and their slopes sigma'(h)
@@ -128,10 +127,7 @@ def chain_coefficients(
     model: MixedCumulantModel,
     alpha_u: ArrayLike,
     alpha_v: ArrayLike,
-    activation: str | Activation = "tanh",
-    a: float = 0.6,
-    c: float | None = None,
-    A: float = 1.0,
+    neuron: NeuronSpec = TANH_06,
     nodes: int = 48,
     latent: int = 32,
 ) -> ChainCoefficients:
@@ -143,12 +139,12 @@ def chain_coefficients(
     quartic spike within 1e-4 of 4 g_4 kt_4 alpha^3 down to alpha = 1e-3; 32 does not);
     ``latent``: nodes per latent normal or panel (:func:`latent_nodes`).
     """
-    act = get_activation(activation)
+    check_neuron(neuron)
+    act, a, s, c, A = neuron.activation, neuron.a, neuron.s, neuron.c, neuron.A
     if act.name not in SLOPES:
         raise ValueError(f"activation must be one of {tuple(SLOPES)} (smooth), got {act.name!r}")
     if model.beta_m != 0.0:
         raise ValueError(f"the chain coefficients need model.beta_m == 0, got {model.beta_m}")
-    a, s, c, A = check_scalars(a, c, A)
     slope = SLOPES[act.name]
     au, av = np.broadcast_arrays(np.asarray(alpha_u, float), np.asarray(alpha_v, float))
     shape = au.shape
@@ -212,14 +208,13 @@ def chebyshev_points(degree: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=16)
-def _tables(model_key: tuple, activation: str, a: float, c: float | None, A: float, degree: int,
-            nodes: int) -> np.ndarray:
+def _tables(model_key: tuple, neuron: NeuronSpec, degree: int, nodes: int) -> np.ndarray:
     d, beta_u, beta_v, latent, p_corr, skew_p = model_key
     model = MixedCumulantModel(max(d, 3), beta_u=beta_u, beta_v=beta_v, latent=latent, p_corr=p_corr,
                                skew_p=skew_p, seed=0)
     x = chebyshev_points(degree)
     U, V = np.meshgrid(x, x, indexing="ij")
-    co = chain_coefficients(model, U, V, activation, a, c, A, nodes)
+    co = chain_coefficients(model, U, V, neuron, nodes)
     T = np.cos(np.outer(np.arccos(x), np.arange(degree)))  # T[j, k] = T_k(x_j)
     scale = np.full(degree, 2.0 / degree)
     scale[0] = 1.0 / degree
@@ -230,8 +225,8 @@ def _tables(model_key: tuple, activation: str, a: float, c: float | None, A: flo
 
 
 def chebyshev_tables(
-    model: MixedCumulantModel, activation: str | Activation = "tanh", a: float = 0.6,
-    c: float | None = None, A: float = 1.0, degree: int = 40, nodes: int = 48, rtol: float = 1e-11,
+    model: MixedCumulantModel, neuron: NeuronSpec = TANH_06, degree: int = 40, nodes: int = 48,
+    rtol: float = 1e-11,
 ) -> np.ndarray:
     """Tensor Chebyshev coefficients on [-1, 1]^2 of every field of :class:`ChainCoefficients`.
 
@@ -244,9 +239,8 @@ def chebyshev_tables(
     the field with a covariance spike, keeps n = degree there). Cached per model
     statistics (d does not enter).
     """
-    act = get_activation(activation)
     key = (0, model.beta_u, model.beta_v, model.latent, model.p_corr, model.skew_p)
-    full = _tables(key, act.name, float(a), None if c is None else float(c), float(A), int(degree), int(nodes))
+    full = _tables(key, check_neuron(neuron), int(degree), int(nodes))
     big = np.abs(full) > rtol * np.max(np.abs(full), axis=(1, 2), keepdims=True)
     j, k = np.nonzero(np.any(big, axis=0))
     n = max(4, int(max(j.max(), k.max())) + 1)

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from easyhard.activations import Activation, get_activation
+from easyhard.activations import Activation
+from easyhard.neuron import NeuronSpec, as_neuron
 from easyhard.theory.hermite import check_kmax, hermite_coefficients
 from easyhard.theory.landscape import MCMLike, coupled_nodes, hermite_moments
 
@@ -83,8 +84,8 @@ def _leading(g: np.ndarray, factors: np.ndarray, orders: list[int], what: str) -
 
 def information_exponent(
     model: MCMLike,
-    activation: str | Callable | Activation,
-    a: float,
+    neuron: NeuronSpec | str | Callable | Activation,
+    a: float | None = None,
     c: float | None = None,
     A: float = 1.0,
     kmax: int = 8,
@@ -106,14 +107,16 @@ def information_exponent(
     model : MixedCumulantModel
         The data (anything with the attributes of
         :class:`~easyhard.theory.landscape.MCMLike`).
-    activation : str, callable or Activation
-        The neuron's activation sigma.
-    a : float
-        Noise level (signal coefficient) in (0, 1).
+    neuron : NeuronSpec, str, callable or Activation
+        The neuron (:class:`~easyhard.neuron.NeuronSpec`), or its activation sigma followed
+        by ``a``, ``c``, ``A``.
+    a : float or None
+        Noise level (signal coefficient) in (0, 1); required with an activation, left out
+        with a spec.
     c : float or None
         Skip coefficient (None: ``c = a``).
     A : float
-        Amplitude of the neuron.
+        Amplitude of the neuron (non-zero).
     kmax : int
         The highest Hermite order examined; a spike with no non-zero term up to it
         gets the exponent None.
@@ -130,8 +133,7 @@ def information_exponent(
             f"got {type(model).__name__} without {missing}"
         )
     kmax = check_kmax(kmax)
-    act = get_activation(activation)
-    g = hermite_coefficients(act, a, c, A, kmax)
+    g = hermite_coefficients(as_neuron(neuron, a, c, A), kmax=kmax)
     orders = list(range(1, kmax + 1))
     out: dict[str, SpikeExponent] = {}
     if model.beta_m > 0.0:

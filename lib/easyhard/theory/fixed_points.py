@@ -32,9 +32,9 @@ import numpy as np
 import scipy.optimize
 from numpy.typing import ArrayLike
 
-from easyhard.activations import Activation, get_activation
 from easyhard.data.mcm import MixedCumulantModel
-from easyhard.theory.hermite import check_scalars, smoothed_G
+from easyhard.neuron import TANH_06, NeuronSpec, check_neuron
+from easyhard.theory.hermite import smoothed_G
 from easyhard.theory.landscape import MCMLike, check_overlaps, excess_loss
 
 
@@ -60,13 +60,10 @@ def pairwise_fixed_point(model: MCMLike) -> tuple[float, float]:
 
 def surrogate_excess_loss(
     model: MCMLike,
-    activation: str | Callable | Activation,
-    a: float,
+    neuron: NeuronSpec,
     alpha_u: ArrayLike,
     alpha_v: ArrayLike,
     alpha_m: ArrayLike = 0.0,
-    c: float | None = None,
-    A: float = 1.0,
 ) -> np.ndarray:
     """L_surrogate(w) - L^iso: the excess loss of the neuron on the Gaussian surrogate.
 
@@ -74,23 +71,19 @@ def surrogate_excess_loss(
     (E[G_t(p)] - E[G_t(Z)], Z ~ N(0, 1)), with p ~ N(beta_m alpha_m, w^T C w).
     Raises ``ValueError`` if alpha_m^2 + alpha_u^2 + alpha_v^2 > 1.
     """
-    act = get_activation(activation)
-    a, s, c, A = check_scalars(a, c, A)
+    check_neuron(neuron)
     au, av, am = check_overlaps(alpha_u, alpha_v, alpha_m)
     var = 1.0 + model.beta_u * au * au + 2.0 * _rho(model) * au * av
-    total = smoothed_G(act, a, s, c, A, model.beta_m * am, np.sqrt(var))
-    return total - smoothed_G(act, a, s, c, A, np.zeros(()), np.ones(()))
+    total = smoothed_G(neuron, model.beta_m * am, np.sqrt(var))
+    return total - smoothed_G(neuron, np.zeros(()), np.ones(()))
 
 
 def higher_order_gain(
     model: MCMLike,
-    activation: str | Callable | Activation,
-    a: float,
+    neuron: NeuronSpec,
     alpha_u: ArrayLike,
     alpha_v: ArrayLike,
     alpha_m: ArrayLike = 0.0,
-    c: float | None = None,
-    A: float = 1.0,
 ) -> np.ndarray:
     """L_MCM(w) - L_surrogate(w), exactly, broadcast over the overlap arrays (x0 units).
 
@@ -98,16 +91,13 @@ def higher_order_gain(
     Gaussian coupling); negative where the neuron's loss profits from cumulants
     beyond the covariance.
     """
-    full = excess_loss(model, activation, a, alpha_u, alpha_v, alpha_m, c, A)
-    return full - surrogate_excess_loss(model, activation, a, alpha_u, alpha_v, alpha_m, c, A)
+    full = excess_loss(model, neuron, alpha_u, alpha_v, alpha_m)
+    return full - surrogate_excess_loss(model, neuron, alpha_u, alpha_v, alpha_m)
 
 
 def population_minimum(
     model: MCMLike,
-    activation: str | Callable | Activation = "tanh",
-    a: float = 0.6,
-    c: float | None = None,
-    A: float = 1.0,
+    neuron: NeuronSpec = TANH_06,
     surrogate: bool = False,
     grid: int = 721,
 ) -> tuple[float, float, float]:
@@ -126,7 +116,7 @@ def population_minimum(
     loss = surrogate_excess_loss if surrogate else excess_loss
 
     def on_circle(theta: np.ndarray) -> np.ndarray:
-        return loss(model, activation, a, np.cos(theta), np.sin(theta), c=c, A=A)
+        return loss(model, neuron, np.cos(theta), np.sin(theta))
 
     thetas = np.linspace(-0.5 * math.pi, 0.5 * math.pi, int(grid))
     values = on_circle(thetas)
@@ -172,12 +162,9 @@ def matched_gaussian_model(model: MixedCumulantModel) -> MixedCumulantModel:
 
 def noise_strength(
     model: MCMLike,
-    activation: str | Callable | Activation,
-    a: float,
+    neuron: NeuronSpec,
     alpha_u: ArrayLike,
     alpha_v: ArrayLike,
-    c: float | None = None,
-    A: float = 1.0,
     nodes: int = 24,
 ) -> np.ndarray:
     """C(alpha) = E[K0^2 + Kxi^2] with p = w.x0 from the data and zeta ~ N(0, 1) independent.
@@ -190,8 +177,8 @@ def noise_strength(
     """
     from easyhard.theory.landscape import projection_mixture
 
-    act = get_activation(activation)
-    a, s, c, A = check_scalars(a, c, A)
+    check_neuron(neuron)
+    act, a, s, c, A = neuron.activation, neuron.a, neuron.s, neuron.c, neuron.A
     mu, r, weight = projection_mixture(model, alpha_u, alpha_v)
     y, wy = np.polynomial.hermite_e.hermegauss(int(nodes))
     wy = wy / wy.sum()
@@ -215,8 +202,7 @@ def noise_strength(
 def mean_field_flow(
     model: MCMLike,
     delta: float,
-    activation: str | Callable | Activation = "tanh",
-    a: float = 0.6,
+    neuron: NeuronSpec = TANH_06,
     grid: tuple[int, int] = (21, 49),
 ) -> Callable[[float, np.ndarray], np.ndarray]:
     """The right-hand side of the mean-field flow of SGD with step delta / d.
@@ -237,7 +223,7 @@ def mean_field_flow(
     delta = float(delta)
     if not math.isfinite(delta) or delta < 0.0:
         raise ValueError(f"delta (step constant) must be a finite number >= 0, got {delta!r}")
-    loss, strength = _polar_tables(model, activation, a, grid)
+    loss, strength = _polar_tables(model, check_neuron(neuron), grid)
 
     def rhs(_tau: float, y: np.ndarray) -> np.ndarray:
         au, av = float(y[0]), float(y[1])
@@ -259,21 +245,19 @@ def mean_field_flow(
 _TABLES: dict[tuple, tuple] = {}
 
 
-def _polar_tables(model: MCMLike, activation: str | Callable | Activation, a: float,
-                  grid: tuple[int, int]) -> tuple:
+def _polar_tables(model: MCMLike, neuron: NeuronSpec, grid: tuple[int, int]) -> tuple:
     """Bicubic spline of L(r, theta) and linear interpolant of C(r, theta), memoised per model law."""
     import scipy.interpolate
 
-    act = get_activation(activation)
     key = (model.beta_u, model.beta_v, model.beta_m, model.p_corr, model.law.name,
-           None if model.law.is_gaussian else tuple(model.law.probs), act.name, float(a), tuple(grid))
+           None if model.law.is_gaussian else tuple(model.law.probs), neuron, tuple(grid))
     if key not in _TABLES:
         radii = np.linspace(0.0, 1.0, grid[0])
         angles = np.linspace(-math.pi, math.pi, grid[1])
         R, T = np.meshgrid(radii, angles, indexing="ij")
-        L = excess_loss(model, act, a, R * np.cos(T), R * np.sin(T))
+        L = excess_loss(model, neuron, R * np.cos(T), R * np.sin(T))
         Rc, Tc = R[::2, ::2], T[::2, ::2]
-        C = noise_strength(model, act, a, Rc * np.cos(Tc), Rc * np.sin(Tc), nodes=10)
+        C = noise_strength(model, neuron, Rc * np.cos(Tc), Rc * np.sin(Tc), nodes=10)
         _TABLES[key] = (
             scipy.interpolate.RectBivariateSpline(radii, angles, L, kx=3, ky=3, s=0),
             scipy.interpolate.RegularGridInterpolator((radii[::2], angles[::2]), C),
@@ -283,7 +267,7 @@ def _polar_tables(model: MCMLike, activation: str | Callable | Activation, a: fl
 
 def mean_field_escape(
     model: MCMLike, delta: float, eta: float, start: tuple[float, float],
-    activation: str | Callable | Activation = "tanh", a: float = 0.6, tau_max: float = 200.0,
+    neuron: NeuronSpec = TANH_06, tau_max: float = 200.0,
 ) -> float:
     """Time at which the mean-field flow from ``start`` first reaches ``|alpha_v| = eta``.
 
@@ -295,14 +279,13 @@ def mean_field_escape(
         return abs(y[1]) - eta
 
     hit.terminal = True
-    sol = scipy.integrate.solve_ivp(mean_field_flow(model, delta, activation, a), (0.0, tau_max),
+    sol = scipy.integrate.solve_ivp(mean_field_flow(model, delta, neuron), (0.0, tau_max),
                                     np.asarray(start, float), events=hit, method="LSODA", rtol=1e-7, atol=1e-10)
     return float(sol.t_events[0][0]) if sol.t_events[0].size else math.inf
 
 
 def mean_field_plateau(
-    model: MCMLike, delta: float, activation: str | Callable | Activation = "tanh", a: float = 0.6,
-    tau: float = 200.0,
+    model: MCMLike, delta: float, neuron: NeuronSpec = TANH_06, tau: float = 200.0,
 ) -> tuple[float, float]:
     """Overlaps ``(|alpha_u|, |alpha_v|)`` where the mean-field flow settles.
 
@@ -313,6 +296,6 @@ def mean_field_plateau(
 
     au, av = pairwise_fixed_point(model)
     start = np.array([0.9 * au, 0.9 * av + 0.01 * (av == 0.0)])
-    sol = scipy.integrate.solve_ivp(mean_field_flow(model, delta, activation, a), (0.0, tau), start,
+    sol = scipy.integrate.solve_ivp(mean_field_flow(model, delta, neuron), (0.0, tau), start,
                                     method="LSODA", rtol=1e-8, atol=1e-11)
     return abs(float(sol.y[0, -1])), abs(float(sol.y[1, -1]))

@@ -25,9 +25,8 @@ import scipy.integrate
 import scipy.stats
 
 from easyhard._validation import check_choice, check_int, check_scalar
-from easyhard.activations import Activation, get_activation
 from easyhard.data.mcm import MixedCumulantModel
-from easyhard.diffusion import vp_coefficients
+from easyhard.neuron import TANH_06, NeuronSpec, check_neuron
 from easyhard.theory.hermite import hermite_coefficients
 from easyhard.theory.landscape import excess_loss
 from easyhard.theory.quadrature import normal_rule
@@ -42,14 +41,13 @@ def median_start(d: int) -> float:
 
 
 def overlap_flow(
-    model: MixedCumulantModel, activation: str | Activation = "tanh", a: float = 0.6,
-    c: float | None = None, A: float = 1.0,
+    model: MixedCumulantModel, neuron: NeuronSpec = TANH_06,
 ) -> Callable[[float, np.ndarray], np.ndarray]:
     """The right-hand side ``f(tau, (alpha_u, alpha_v))`` of the population flow."""
-    act = get_activation(activation)
+    check_neuron(neuron)
 
     def loss(au: np.ndarray, av: np.ndarray) -> np.ndarray:
-        return excess_loss(model, act, a, au, av, c=c, A=A)
+        return excess_loss(model, neuron, au, av)
 
     def rhs(_tau: float, y: np.ndarray) -> np.ndarray:
         au, av = float(y[0]), float(y[1])
@@ -66,7 +64,7 @@ def overlap_flow(
 
 def integrate_flow(
     model: MixedCumulantModel, tau: np.ndarray, alpha0: tuple[float, float],
-    activation: str | Activation = "tanh", a: float = 0.6, c: float | None = None, A: float = 1.0,
+    neuron: NeuronSpec = TANH_06,
 ) -> np.ndarray:
     """Return alpha_u(tau), alpha_v(tau) of the flow from ``alpha0``, shape (2, len(tau)).
 
@@ -87,7 +85,7 @@ def integrate_flow(
         raise ValueError(f"alpha0 must be (alpha_u, alpha_v) with alpha_u^2 + alpha_v^2 <= 1, "
                          f"got {alpha0!r}")
     sol = scipy.integrate.solve_ivp(
-        overlap_flow(model, activation, a, c, A), (0.0, float(tau[-1])), start,
+        overlap_flow(model, neuron), (0.0, float(tau[-1])), start,
         t_eval=tau, method="LSODA", rtol=1e-8, atol=1e-12,
     )
     if not sol.success:
@@ -96,8 +94,8 @@ def integrate_flow(
 
 
 def escape_time(
-    model: MixedCumulantModel, spike: str, eta: float, activation: str | Activation = "tanh",
-    a: float = 0.6, c: float | None = None, A: float = 1.0, tau_max: float | None = None,
+    model: MixedCumulantModel, spike: str, eta: float, neuron: NeuronSpec = TANH_06,
+    tau_max: float | None = None,
 ) -> float:
     """Return the tau at which the flow from the median start first reaches ``|alpha_spike| = eta``.
 
@@ -118,7 +116,7 @@ def escape_time(
     start = median_start(model.d)
     k = 0 if spike == "u" else 1
     if tau_max is None:
-        tau_max = 100.0 * escape_formula(model, spike, eta, activation, a, c, A)
+        tau_max = 100.0 * escape_formula(model, spike, eta, neuron)
         if not math.isfinite(tau_max):
             tau_max = 1e3 * model.d
 
@@ -127,15 +125,14 @@ def escape_time(
 
     hit.terminal = True
     sol = scipy.integrate.solve_ivp(
-        overlap_flow(model, activation, a, c, A), (0.0, tau_max), np.array([start, start]),
+        overlap_flow(model, neuron), (0.0, tau_max), np.array([start, start]),
         events=hit, method="LSODA", rtol=1e-8, atol=1e-12,
     )
     return float(sol.t_events[0][0]) if sol.t_events[0].size else math.inf
 
 
 def escape_formula(
-    model: MixedCumulantModel, spike: str, eta: float, activation: str | Activation = "tanh",
-    a: float = 0.6, c: float | None = None, A: float = 1.0,
+    model: MixedCumulantModel, spike: str, eta: float, neuron: NeuronSpec = TANH_06,
 ) -> float:
     """Return the closed-form escape time of the chapter "Easy and hard".
 
@@ -143,7 +140,7 @@ def escape_formula(
     ``tau_v = d / (8 |g_4 kt_4|)`` for the quartic spike (no correlation); inf
     if the sign condition g_k * data factor < 0 fails.
     """
-    g = hermite_coefficients(activation, a, c=c, A=A, kmax=4)
+    g = hermite_coefficients(check_neuron(neuron), kmax=4)
     d = model.d
     if spike == "u":
         rate = -2.0 * g[2] * model.beta_u
@@ -152,10 +149,7 @@ def escape_formula(
     return d / (8.0 * abs(strength)) if strength < 0 else math.inf
 
 
-def noise_constant(
-    activation: str | Activation = "tanh", a: float = 0.6, c: float | None = None, A: float = 1.0,
-    nodes: int = 64,
-) -> float:
+def noise_constant(neuron: NeuronSpec = TANH_06, nodes: int = 64) -> float:
     """Return the step-noise constant C = E[K0^2 + Kxi^2] at alpha = 0 (p, zeta i.i.d. N(0, 1)).
 
     It gives E||G||^2 = C d + O(1), and the step noise adds ``-(delta / 2) C alpha`` to the flow
@@ -167,9 +161,8 @@ def noise_constant(
     N(0, 1)) by :func:`~easyhard.theory.quadrature.normal_rule`, with a panel edge at
     h = 0, where ReLU's kink lies.
     """
-    act = get_activation(activation)
-    a, s = vp_coefficients(a)
-    c = a if c is None else float(c)
+    check_neuron(neuron)
+    act, a, s, c, A = neuron.activation, neuron.a, neuron.s, neuron.c, neuron.A
     hn, hw = normal_rule((0.0,), nodes)
     qn, qw = normal_rule((), nodes)
     h, q = np.meshgrid(hn, qn, indexing="ij")
@@ -183,8 +176,7 @@ def noise_constant(
 
 
 def critical_step(
-    model: MixedCumulantModel, activation: str | Activation = "tanh", a: float = 0.6,
-    c: float | None = None, A: float = 1.0,
+    model: MixedCumulantModel, neuron: NeuronSpec = TANH_06,
 ) -> float:
     """The step constant c* of delta = c/d above which the quartic drift loses to step noise.
 
@@ -193,5 +185,5 @@ def critical_step(
     the bracket turns negative on an interval of x = O(1) and walkers must cross it by
     fluctuations; below, the drift is positive everywhere. Returns ``32 |g_4 kt_4| / C``.
     """
-    g = hermite_coefficients(activation, a, c=c, A=A, kmax=4)
-    return 32.0 * abs(g[4] * model.kt(4)) / noise_constant(activation, a, c, A)
+    g = hermite_coefficients(check_neuron(neuron), kmax=4)
+    return 32.0 * abs(g[4] * model.kt(4)) / noise_constant(neuron)

@@ -19,20 +19,13 @@ import numpy as np
 from numpy.polynomial.hermite_e import hermevander
 from numpy.typing import ArrayLike
 
-from easyhard._validation import check_int, check_scalar
-from easyhard.activations import Activation, get_activation
-from easyhard.diffusion import vp_coefficients
+from easyhard._validation import check_int
+from easyhard.activations import Activation
+from easyhard.neuron import NeuronSpec, as_neuron
 from easyhard.theory.quadrature import shifted_normal_rule
 
 #: the highest Hermite order computed (k! overflows a float at k = 171; a size guard)
 KMAX = 150
-
-
-def check_scalars(a: float, c: float | None, A: float) -> tuple[float, float, float, float]:
-    """Validate the noise level and the denoiser's scalars; return ``(a, s, c, A)`` (c = a if None)."""
-    a, s = vp_coefficients(a)
-    c = a if c is None else check_scalar(c, "c (skip coefficient)")
-    return a, s, float(c), check_scalar(A, "A (amplitude)")
 
 
 def check_kmax(kmax: int) -> int:
@@ -40,9 +33,7 @@ def check_kmax(kmax: int) -> int:
     return check_int(kmax, "kmax (highest Hermite order)", lo=1, hi=KMAX)
 
 
-def smoothed_G(
-    act: Activation, a: float, s: float, c: float, A: float, mu: np.ndarray, r: np.ndarray
-) -> np.ndarray:
+def smoothed_G(neuron: NeuronSpec, mu: np.ndarray, r: np.ndarray) -> np.ndarray:
     """E[G_t(mu + r Z)], Z ~ N(0, 1), for arrays ``mu``, ``r >= 0`` (r = 0 gives G_t(mu)).
 
     With q = a mu + tau Y, tau^2 = a^2 r^2 + s^2, Gaussian regression of Z and
@@ -53,6 +44,7 @@ def smoothed_G(
 
     one quadrature over Y split at the kink q = 0.
     """
+    act, a, s, c, A = neuron.activation, neuron.a, neuron.s, neuron.c, neuron.A
     mu, r = np.broadcast_arrays(np.asarray(mu, float), np.asarray(r, float))
     tau = np.sqrt(a * a * r * r + s * s)
     q, y, w = shifted_normal_rule(a * mu, tau)
@@ -65,25 +57,27 @@ def smoothed_G(
 
 
 def population_loss_1d(
-    activation: str | Callable | Activation, a: float, c: float | None = None, A: float = 1.0
+    neuron: NeuronSpec | str | Callable | Activation, a: float | None = None,
+    c: float | None = None, A: float = 1.0,
 ) -> Callable[[ArrayLike], np.ndarray]:
     """The scalar function G_t(p) (book section ``sec-ie-one-dimension``), vectorised over p.
 
-    ``c`` defaults to ``a`` (the optimal skip for whitened data). The inner
+    ``neuron``: a :class:`~easyhard.neuron.NeuronSpec`, or its activation followed by
+    ``a``, ``c`` (default ``a``, the optimal skip for whitened data) and ``A``. The inner
     expectation over zeta is a quadrature split at the kink of the activation.
     """
-    act = get_activation(activation)
-    a, s, c, A = check_scalars(a, c, A)
+    neuron = as_neuron(neuron, a, c, A)
 
     def G(p: ArrayLike) -> np.ndarray:
         p = np.asarray(p, float)
-        return smoothed_G(act, a, s, c, A, p, np.zeros_like(p))
+        return smoothed_G(neuron, p, np.zeros_like(p))
 
     return G
 
 
 @lru_cache(maxsize=4096)
-def _coefficients(act: Activation, a: float, s: float, c: float, A: float, kmax: int) -> tuple:
+def _coefficients(neuron: NeuronSpec, kmax: int) -> tuple:
+    act, a, s, c, A = neuron.activation, neuron.a, neuron.s, neuron.c, neuron.A
     q, _, w = shifted_normal_rule(np.zeros(()), np.ones(()))
     he = hermevander(q, kmax + 1) / np.array([math.factorial(k) for k in range(kmax + 2)])
     sig = act.numpy(q)
@@ -102,8 +96,8 @@ def _coefficients(act: Activation, a: float, s: float, c: float, A: float, kmax:
 
 
 def hermite_coefficients(
-    activation: str | Callable | Activation,
-    a: float,
+    neuron: NeuronSpec | str | Callable | Activation,
+    a: float | None = None,
     c: float | None = None,
     A: float = 1.0,
     kmax: int = 6,
@@ -123,14 +117,16 @@ def hermite_coefficients(
 
     Parameters
     ----------
-    activation : str, callable or Activation
-        sigma, e.g. ``"tanh"``, ``"erf"``, ``"relu"``.
-    a : float
-        Noise level (signal coefficient) in (0, 1).
+    neuron : NeuronSpec, str, callable or Activation
+        The neuron (:class:`~easyhard.neuron.NeuronSpec`), or its activation sigma, e.g.
+        ``"tanh"``, ``"erf"``, ``"relu"``, followed by ``a``, ``c``, ``A``.
+    a : float or None
+        Noise level (signal coefficient) in (0, 1); required with an activation, left out
+        with a spec.
     c : float or None
         Skip coefficient (None: ``c = a``).
     A : float
-        Amplitude of the neuron.
+        Amplitude of the neuron (non-zero).
     kmax : int
         The highest order returned.
 
@@ -141,12 +137,12 @@ def hermite_coefficients(
         dimensions, per sample).
     """
     kmax = check_kmax(kmax)
-    act = get_activation(activation)
-    a, s, c, A = check_scalars(a, c, A)
-    g = np.array(_coefficients(act, a, s, c, A, kmax))
+    neuron = as_neuron(neuron, a, c, A)
+    g = np.array(_coefficients(neuron, kmax))
     if not np.all(np.isfinite(g)):
         raise ValueError(
-            f"the Hermite coefficients of {act.name!r} at a = {a}, c = {c}, A = {A} are not finite "
+            f"the Hermite coefficients of {neuron.activation.name!r} at a = {neuron.a}, "
+            f"c = {neuron.c}, A = {neuron.A} are not finite "
             "(an activation returning NaN or inf, or c, A too large)"
         )
     return g

@@ -17,16 +17,15 @@ quantile thresholds) on the coupled part, of weight p_corr.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
 import torch
 from numpy.typing import ArrayLike
 
-from easyhard.activations import Activation, get_activation
 from easyhard.data.latents import LatentLaw
-from easyhard.theory.hermite import check_kmax, check_scalars, smoothed_G
+from easyhard.neuron import NeuronSpec, check_neuron
+from easyhard.theory.hermite import check_kmax, smoothed_G
 from easyhard.theory.quadrature import normal_rule
 
 
@@ -115,13 +114,10 @@ def projection_mixture(
 
 def excess_loss(
     model: MCMLike,
-    activation: str | Callable | Activation,
-    a: float,
+    neuron: NeuronSpec,
     alpha_u: ArrayLike,
     alpha_v: ArrayLike,
     alpha_m: ArrayLike = 0.0,
-    c: float | None = None,
-    A: float = 1.0,
 ) -> np.ndarray:
     """L_t(w) - L_t^iso = E[G_t(w.x0)] - E[G_t(Z)] as a function of the overlaps.
 
@@ -133,25 +129,18 @@ def excess_loss(
     ----------
     model : MCMLike
         The mixed cumulant model (its strengths, latent law and coupling).
-    activation : str, callable or Activation
-        The neuron's activation sigma.
-    a : float
-        Noise level (signal coefficient) in (0, 1).
+    neuron : NeuronSpec
+        The neuron: activation sigma, noise level a, skip c and amplitude A.
     alpha_u, alpha_v, alpha_m : array_like
         Overlaps of the unit weight vector with the spikes (broadcast together; their squares
         must sum to at most 1).
-    c : float or None
-        Skip coefficient (None: ``c = a``).
-    A : float
-        Amplitude of the neuron.
 
     Returns
     -------
     numpy.ndarray
         The excess loss, x0 units per sample, with the broadcast shape of the overlaps.
     """
-    act = get_activation(activation)
-    a, s, c, A = check_scalars(a, c, A)
+    check_neuron(neuron)
     au, av, am = check_overlaps(alpha_u, alpha_v, alpha_m)
     flat = [x.reshape(-1) for x in (au, av, am)]
     total = np.empty(flat[0].shape)
@@ -160,18 +149,15 @@ def excess_loss(
         mu, r, weight = projection_mixture(model, *(x[part] for x in flat))
         acc = np.zeros(mu.shape[:-1])
         for j in range(mu.shape[-1]):  # one mixture component at a time
-            acc += weight[j] * smoothed_G(act, a, s, c, A, mu[..., j], r[..., j])
+            acc += weight[j] * smoothed_G(neuron, mu[..., j], r[..., j])
         total[part] = acc
-    return total.reshape(au.shape) - smoothed_G(act, a, s, c, A, np.zeros(()), np.ones(()))
+    return total.reshape(au.shape) - smoothed_G(neuron, np.zeros(()), np.ones(()))
 
 
 def population_loss(
     model: MCMLike,
     w: torch.Tensor | ArrayLike,
-    activation: str | Callable | Activation,
-    a: float,
-    c: float | None = None,
-    A: float = 1.0,
+    neuron: NeuronSpec,
 ) -> float:
     """The exact L_t(w) = E||x0 - D_w(x_t)||^2 of a unit vector w (x0 units, summed over dims).
 
@@ -183,14 +169,14 @@ def population_loss(
         raise ValueError(f"w must have shape ({model.d},), got {tuple(w.shape)}")
     if abs(float(w.norm()) - 1.0) > 1e-6:
         raise ValueError(f"w must be a unit vector (||w|| = 1), got ||w|| = {float(w.norm()):.6g}")
-    a, s, c, A = check_scalars(a, c, A)
+    check_neuron(neuron)
 
     def overlap(e: torch.Tensor | None) -> float:
         return 0.0 if e is None else float(w @ e.double().cpu())
 
-    excess = excess_loss(model, activation, a, overlap(model.u), overlap(model.v), overlap(model.m), c, A)
-    act = get_activation(activation)
-    gauss = smoothed_G(act, a, s, c, A, np.zeros(()), np.ones(()))
+    excess = excess_loss(model, neuron, overlap(model.u), overlap(model.v), overlap(model.m))
+    a, s, c = neuron.a, neuron.s, neuron.c
+    gauss = smoothed_G(neuron, np.zeros(()), np.ones(()))
     base = (1.0 - c * a) ** 2 * (model.d + model.beta_u + model.beta_m**2) + c * c * s * s * model.d
     return float(base + gauss + excess)
 

@@ -44,8 +44,8 @@ import numpy as np
 import scipy.integrate
 import scipy.stats
 
-from easyhard.activations import Activation
 from easyhard.data.mcm import MixedCumulantModel
+from easyhard.neuron import TANH_06, NeuronSpec, check_neuron
 from easyhard.theory.hermite import hermite_coefficients
 
 #: median of chi^2_1: the d -> infinity limit of d alpha_0^2 at the median start
@@ -63,14 +63,13 @@ def median_start_x(d: int) -> float:
 
 
 def quartic_rate(
-    model: MixedCumulantModel, activation: str | Activation = "tanh", a: float = 0.6,
-    c: float | None = None, A: float = 1.0,
+    model: MixedCumulantModel, neuron: NeuronSpec = TANH_06,
 ) -> float:
     """``K = -g_4 kt_4``: positive when the quartic drift grows ``|alpha_v|``.
 
     The noiseless flow near ``alpha = 0`` is ``d alpha_v / d tau = 4 K alpha_v^3``.
     """
-    g = hermite_coefficients(activation, a, c=c, A=A, kmax=4)
+    g = hermite_coefficients(check_neuron(neuron), kmax=4)
     return float(-g[4] * model.kt(4))
 
 

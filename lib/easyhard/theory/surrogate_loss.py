@@ -37,16 +37,17 @@ is the sampled check.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from numpy.typing import ArrayLike
 
-from easyhard.activations import Activation, get_activation
+from easyhard.activations import Activation
 from easyhard.config import check_seed, torch_generator
-from easyhard.theory.hermite import check_scalars, smoothed_G
+from easyhard.diffusion import vp_coefficients
+from easyhard.neuron import NeuronSpec, check_neuron
+from easyhard.theory.hermite import smoothed_G
 from easyhard.theory.landscape import MCMLike, coupled_nodes, excess_loss
 from easyhard.theory.quadrature import normal_rule
 
@@ -61,7 +62,7 @@ def wiener_floor(model: MCMLike, a: float) -> float:
     ``sum_i s^2 lambda_i / (a^2 lambda_i + s^2)`` over the eigenvalues of the model's
     covariance, equal to :meth:`easyhard.data.surrogate.GaussianSurrogate.mmse`.
     """
-    a, s, _, _ = check_scalars(a, None, 1.0)
+    a, s = vp_coefficients(a)
     rho = float(getattr(model, "rho", 0.0))
     block = np.linalg.eigvalsh(np.array([[1.0 + model.beta_u, rho], [rho, 1.0]]))
     lam = np.concatenate([block, np.ones(model.d - 2)])
@@ -125,10 +126,11 @@ def _e_sigma_pair(act: Activation, mean: np.ndarray, cov: np.ndarray, n: int) ->
 
 
 def _pair_terms(
-    model: MCMLike, data: str, act: Activation, a: float, s: float,
+    model: MCMLike, data: str, neuron: NeuronSpec,
     au: np.ndarray, av: np.ndarray, q: np.ndarray, j: int, k: int, n: int,
 ) -> np.ndarray:
     """E[sigma(h_j) sigma(h_k)] over the leading shape of the overlaps."""
+    act, a, s = neuron.activation, neuron.a, neuron.s
     idx = [j, k]
     uu = au[..., idx]  # (..., 2)
     vv = av[..., idx]
@@ -166,10 +168,7 @@ def tied_loss(
     alpha_u: ArrayLike,
     alpha_v: ArrayLike,
     gram: ArrayLike,
-    activation: str | Callable | Activation,
-    a: float,
-    c: float | None = None,
-    A: float = 1.0,
+    neuron: NeuronSpec,
     data: str = "mcm",
     pair_nodes: int = PAIR_NODES,
 ) -> np.ndarray:
@@ -180,7 +179,7 @@ def tied_loss(
     model: the mixed cumulant model (no mean spike).
     alpha_u, alpha_v: overlaps ``W u``, ``W v``, shape (..., p).
     gram: ``W W^T``, shape (..., p, p), unit diagonal.
-    activation, a, c, A: the denoiser (c defaults to a) and the noise level.
+    neuron: the denoiser's activation, noise level a, skip c and amplitude A.
     data: ``"mcm"`` (the model) or ``"surrogate"`` (its Gaussian surrogate N(0, C)).
     pair_nodes: Gauss-Legendre nodes per half-line of the two-dimensional rule.
 
@@ -194,23 +193,23 @@ def tied_loss(
         raise ValueError(f"tied_loss needs a model without mean spike (beta_m = 0), got {model.beta_m!r}")
     if isinstance(pair_nodes, bool) or not isinstance(pair_nodes, (int, np.integer)) or pair_nodes < 4:
         raise ValueError(f"pair_nodes must be an integer >= 4, got {pair_nodes!r}")
-    act = get_activation(activation)
-    a, s, c, A = check_scalars(a, c, A)
+    check_neuron(neuron)
+    a, s, c, A = neuron.a, neuron.s, neuron.c, neuron.A
     au, av, q = _check_state(alpha_u, alpha_v, gram)
     p = au.shape[-1]
     base = (1.0 - c * a) ** 2 * (model.d + model.beta_u) + c * c * s * s * model.d
     total = np.full(au.shape[:-1], base)
-    gauss = smoothed_G(act, a, s, c, A, np.zeros(()), np.ones(()))
+    gauss = smoothed_G(neuron, np.zeros(()), np.ones(()))
     rho = float(getattr(model, "rho", 0.0))
     for j in range(p):
         if data == "mcm":
-            total += gauss + excess_loss(model, act, a, au[..., j], av[..., j], 0.0, c, A)
+            total += gauss + excess_loss(model, neuron, au[..., j], av[..., j], 0.0)
         else:
             var = 1.0 + model.beta_u * au[..., j] ** 2 + 2.0 * rho * au[..., j] * av[..., j]
-            total += smoothed_G(act, a, s, c, A, np.zeros(var.shape), np.sqrt(var))
+            total += smoothed_G(neuron, np.zeros(var.shape), np.sqrt(var))
     for j in range(p):
         for k in range(j + 1, p):
-            pair = _pair_terms(model, data, act, a, s, au, av, q, j, k, int(pair_nodes))
+            pair = _pair_terms(model, data, neuron, au, av, q, j, k, int(pair_nodes))
             total += 2.0 * A * A * q[..., j, k] * pair
     return total
 
@@ -238,27 +237,20 @@ def loss_curves(
     alpha_u: ArrayLike,
     alpha_v: ArrayLike,
     gram: ArrayLike,
-    activation: str | Callable | Activation,
-    a: float,
-    c: float | None = None,
-    A: float = 1.0,
+    neuron: NeuronSpec,
 ) -> LossCurves:
     """:func:`tied_loss` on the model and on its surrogate, and the Wiener floor."""
-    kw = dict(activation=activation, a=a, c=c, A=A)
     return LossCurves(
-        mcm=tied_loss(model, alpha_u, alpha_v, gram, data="mcm", **kw),
-        surrogate=tied_loss(model, alpha_u, alpha_v, gram, data="surrogate", **kw),
-        floor=wiener_floor(model, a),
+        mcm=tied_loss(model, alpha_u, alpha_v, gram, neuron, data="mcm"),
+        surrogate=tied_loss(model, alpha_u, alpha_v, gram, neuron, data="surrogate"),
+        floor=wiener_floor(model, neuron.a),
     )
 
 
 def monte_carlo_loss(
     model,
     W: ArrayLike | torch.Tensor,
-    activation: str | Callable | Activation,
-    a: float,
-    c: float | None = None,
-    A: float = 1.0,
+    neuron: NeuronSpec,
     data: str = "mcm",
     n: int = 200_000,
     seed: int = 0,
@@ -276,8 +268,8 @@ def monte_carlo_loss(
     for name, value in (("n", n), ("batch", batch)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 2:
             raise ValueError(f"{name} must be an integer >= 2, got {value!r}")
-    act = get_activation(activation)
-    a, s, c, A = check_scalars(a, c, A)
+    check_neuron(neuron)
+    act, a, s, c, A = neuron.activation, neuron.a, neuron.s, neuron.c, neuron.A
     W = torch.as_tensor(np.asarray(torch.as_tensor(W, dtype=torch.float64).cpu()))
     if W.ndim != 2 or W.shape[1] != model.d:
         raise ValueError(f"W must have shape (p, {model.d}), got {tuple(W.shape)}")
@@ -351,8 +343,7 @@ class SplitTheory:
         return float(np.sin(self.theta_v))
 
 
-def split_theory(model: MCMLike, activation: str | Callable | Activation, a: float,
-                 c: float | None = None, A: float = 1.0) -> SplitTheory:
+def split_theory(model: MCMLike, neuron: NeuronSpec) -> SplitTheory:
     """Minimise the exact two-neuron loss over symmetric splits, without and with v.
 
     One-dimensional bounded minimisations over theta in [0, pi/2] (scipy); the quartic
@@ -362,7 +353,7 @@ def split_theory(model: MCMLike, activation: str | Callable | Activation, a: flo
 
     def loss(theta: float, y: float) -> float:
         au, av, q = split_pair(theta, y)
-        return float(tied_loss(model, au, av, q, activation, a, c, A))
+        return float(tied_loss(model, au, av, q, neuron))
 
     opts = {"bounds": (0.0, 0.5 * math.pi), "method": "bounded", "options": {"xatol": 1e-7}}
     plateau = minimize_scalar(lambda t: loss(t, 0.0), **opts)
@@ -370,4 +361,4 @@ def split_theory(model: MCMLike, activation: str | Callable | Activation, a: flo
     y = 0.1
     quartic = -(loss(plateau.x, y) - plateau.fun) / y**4
     return SplitTheory(float(plateau.x), float(plateau.fun), float(along_v.x), float(along_v.fun),
-                       float(quartic), wiener_floor(model, a))
+                       float(quartic), wiener_floor(model, neuron.a))
