@@ -158,3 +158,20 @@ def test_figures_draw(pair):
     assert len(fig3.axes) == 3 and fig3.axes[0].get_yscale() == "log"
     for f in (fig, fig2, fig3):
         plt.close(f)
+
+
+def test_seed_claims_report_every_claim_and_assert_all_but_the_early_agreement():
+    """The chapter's table of claims on saved seeds: one row per claim and seed; a claim
+    that fails is reported with its measurement (the early agreement) rather than dropped."""
+    from easyhard.experiments import cifar_bias as cb
+
+    saved = cb.saved_pairs(cb.cifar_bias_config("ci"))
+    if not saved:
+        pytest.skip("no saved pair with its control")
+    claims = cb.seed_claims(saved.partings(), saved.arrays(), saved.seeds)
+    assert len(claims) == 6 * len(saved.seeds)
+    assert [c.asserted for c in claims[:6]] == [False, True, True, True, True, True]
+    table = cb.claims_table(claims)
+    assert table.count("\n") == len(claims) + 1 and "reproduced" in table
+    with pytest.raises(ValueError, match="same length"):
+        cb.seed_claims(saved.partings(), saved.arrays(), [*saved.seeds, 99])

@@ -303,6 +303,60 @@ def agree_then_part(c: Comparison, t: int, early: int = 4, z: float = 3.0) -> bo
     return bool(agree and c.step[j] is not None)
 
 
+@dataclass(frozen=True)
+class SeedClaim:
+    """One claim of the chapter on one saved seed: what was measured and whether it holds.
+
+    ``asserted`` claims end in :func:`easyhard.checks.check`; the early agreement is
+    reported, not asserted, on saved runs: it is the claim that the saved laptop runs
+    put in question, and the chapter shows where and why it fails instead of hiding it.
+    """
+
+    seed: int
+    claim: str
+    measured: str
+    held: bool
+    asserted: bool
+
+
+def seed_claims(parts: Sequence[Parting], pairs: Sequence[tuple[Arrays, Arrays]],
+                seeds: Sequence[int]) -> list[SeedClaim]:
+    """Every claim of the chapter's list, evaluated on every saved seed (the real run of each pair)."""
+    if not len(parts) == len(pairs) == len(seeds):
+        raise ValueError("parts, pairs and seeds must have the same length")
+    out = []
+    for seed, p, (real, _) in zip(seeds, parts, pairs, strict=True):
+        j = level(real, 100)
+        half, step = p.halfway_step[j], p.step[j]
+        rows = [
+            ("t = 100: the losses agree within 3 SE until the loss is half-way to the floor",
+             f"max {p.agree_max_z[j]:.1f} SE before step {half}; parts at step {step}",
+             p.agree_max_z[j] <= 3, False),
+            ("the parting step grows with the noise level t (and t = 100 parts)",
+             "parting steps " + ", ".join(f"t={t}: {s}" for t, s in zip(p.eval_t, p.step, strict=True)),
+             p.grows_with_t() and step is not None, True),
+            ("the control net never parts", f"control max {max(p.control_max_z):.1f} SE",
+             all(s is None for s in p.control_step), True),
+            ("t = 100: the real-image loss ends more than 10 SE below the Wiener floor",
+             f"{below_floor_z(real, 100):+.1f} SE", below_floor_z(real, 100) < -10, True),
+            ("t = 100: on surrogate samples the net stays above the floor",
+             f"min surrogate loss - floor {float((real['surrogate'][:, j] - real['floor'][j]).min()):+.4f}",
+             bool((real["surrogate"][:, j] > real["floor"][j]).all()), True),
+            ("t = 500: the real-image loss is still above the floor",
+             f"{below_floor_z(real, 500):+.1f} SE", below_floor_z(real, 500) > 0, True),
+        ]
+        out += [SeedClaim(int(seed), c, m, bool(h), a) for c, m, h, a in rows]
+    return out
+
+
+def claims_table(claims: Sequence[SeedClaim]) -> str:
+    """A Markdown table of :func:`seed_claims`: claim, seed, measured, reproduced, asserted."""
+    rows = ["| seed | claim | measured | reproduced | asserted |", "|---|---|---|---|---|"]
+    rows += [f"| {c.seed} | {c.claim} | {c.measured} | {'yes' if c.held else '**no**'} | "
+             f"{'yes' if c.asserted else 'no (reported)'} |" for c in claims]
+    return "\n".join(rows)
+
+
 __all__ = ["PILOT_LAPTOP", "RESULT_NAME", "CifarBiasConfig", "KurtosisStudy", "SavedPairs",
-           "agree_then_part", "below_floor_z", "cifar_bias_config", "floor_table", "kurtosis_study",
-           "level", "load_data", "saved_pairs", "spread_table"]
+           "SeedClaim", "agree_then_part", "below_floor_z", "cifar_bias_config", "claims_table", "floor_table", "kurtosis_study",
+           "level", "load_data", "saved_pairs", "seed_claims", "spread_table"]
