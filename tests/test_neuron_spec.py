@@ -103,7 +103,7 @@ def test_sgd_takes_a_spec_with_the_same_numbers():
     spec = NeuronSpec("tanh", 0.6, A=0.9)
     problem = make_problem(model, 0.01, spec)
     assert problem.neuron is spec
-    assert (problem.a, problem.c, problem.amp, problem.s) == (0.6, 0.6, 0.9, spec.s)
+    assert problem.neuron == NeuronSpec("tanh", 0.6, A=0.9) and problem.neuron.s == spec.s
     assert make_problem(model, 0.01, "tanh", 0.6, None, 0.9) == problem
     one = run(model, 50, 0.01, spec, walkers=2, engine="reduced", seed=3)
     other = run(model, 50, 0.01, "tanh", 0.6, walkers=2, engine="reduced", seed=3, A=0.9)

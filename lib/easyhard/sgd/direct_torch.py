@@ -84,7 +84,7 @@ def run_torch(
     # the directions the caller's model holds (as the numba backend uses them)
     model.u = ut = torch.as_tensor(u, device=device, dtype=dtype)
     model.v = vt = torch.as_tensor(v, device=device, dtype=dtype)
-    rec, B, d = schedule.rec, walkers, params.d
+    rec, B, d, nrn = schedule.rec, walkers, params.d, params.neuron
     R = rec.size
     out_u = np.full((B, neurons, R), np.nan)
     out_v = np.full((B, neurons, R), np.nan)
@@ -102,8 +102,8 @@ def run_torch(
     for n in tqdm(range(1, int(rec[-1]) + 1), desc=f"torch d={d}", disable=not progress, leave=False):
         x0 = model.sample(B, gen)
         xi = torch.randn(B, d, generator=gen, device=device, dtype=dtype)
-        Wn, loss = torch_step(W, x0, xi, params.activation, params.a, params.s, params.c,
-                              params.amp, params.lr)
+        Wn, loss = torch_step(W, x0, xi, nrn.activation, nrn.a, nrn.s, nrn.c, nrn.A,
+                              params.lr)
         W = torch.where(active[:, None, None], Wn, W)
         loss_sum += torch.where(active, loss, 0.0)
         loss_n += 1

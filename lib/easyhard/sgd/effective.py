@@ -277,9 +277,9 @@ def run_engine(
     check_choice(ito, "ito", (True, False))
     eps = check_scalar(eps, "eps (step accuracy)", lo=0.0, hi=0.5, closed="right")
     degree = check_int(degree, "degree", lo=4)
-    if params.activation.name not in SLOPES:
+    if params.neuron.activation.name not in SLOPES:
         raise ValueError(f"engine='effective' needs a smooth activation {tuple(SLOPES)}, "
-                         f"got {params.activation.name!r}")
+                         f"got {params.neuron.activation.name!r}")
     tab = np.ascontiguousarray(chebyshev_tables(params.model, params.neuron, degree))
     if tab.shape[0] != len(FIELDS) or FIELDS[7] != "loss":
         raise RuntimeError("the Chebyshev tables do not have the fields this kernel reads")

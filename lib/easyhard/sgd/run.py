@@ -62,11 +62,7 @@ class EngineOutput(NamedTuple):
 
 @dataclass(frozen=True)
 class Problem:
-    """A checked SGD problem: the model, the neuron (with a built-in activation), the step.
-
-    The properties ``activation``, ``a``, ``s``, ``c`` and ``amp`` (the amplitude A)
-    read the :class:`~easyhard.neuron.NeuronSpec`.
-    """
+    """A checked SGD problem: the model, the neuron (with a built-in activation), the step."""
 
     model: MixedCumulantModel
     neuron: NeuronSpec
@@ -77,34 +73,9 @@ class Problem:
         """The dimension."""
         return self.model.d
 
-    @property
-    def activation(self) -> Activation:
-        """The built-in activation sigma."""
-        return self.neuron.activation
-
-    @property
-    def a(self) -> float:
-        """The signal coefficient a of the noise level."""
-        return self.neuron.a
-
-    @property
-    def s(self) -> float:
-        """The noise coefficient ``sqrt(1 - a^2)``."""
-        return self.neuron.s
-
-    @property
-    def c(self) -> float:
-        """The skip coefficient."""
-        return self.neuron.c
-
-    @property
-    def amp(self) -> float:
-        """The amplitude A."""
-        return self.neuron.A
-
     def kernel(self) -> KernelParams:
         """The :class:`~easyhard.sgd._kernels.KernelParams` of the compiled engines."""
-        m, law = self.model, self.model.law
+        m, law, nrn = self.model, self.model.law, self.neuron
         if law.is_gaussian:
             atoms = cdf = cuts = np.zeros(1)
         else:
@@ -112,8 +83,8 @@ class Problem:
             cdf = np.cumsum(law.probs).astype(np.float64)
             cuts = np.asarray(law.thresholds(), dtype=np.float64)
         return KernelParams(
-            d=m.d, su=math.sqrt(m.beta_u), nu_scale=m.nu_scale, shrink=m.shrink, a=self.a,
-            s=self.s, c=self.c, amp=self.amp, code=ACTIVATION_CODES[self.activation.name],
+            d=m.d, su=math.sqrt(m.beta_u), nu_scale=m.nu_scale, shrink=m.shrink, a=nrn.a,
+            s=nrn.s, c=nrn.c, amp=nrn.A, code=ACTIVATION_CODES[nrn.activation.name],
             lr=self.lr, gaussian=law.is_gaussian, atoms=atoms, cdf=cdf, cuts=cuts,
             p_corr=m.p_corr,
         )
@@ -246,8 +217,8 @@ def _check_size(walkers: int, neurons: int, records: int, d: int) -> None:
 
 
 def _overflow_message(params: Problem) -> str:
-    return (f"the SGD update overflowed at d={params.d}: lr={params.lr:g}, A={params.amp:g} and "
-            f"c={params.c:g} make the step non-finite; lower them (the step is of order "
+    return (f"the SGD update overflowed at d={params.d}: lr={params.lr:g}, A={params.neuron.A:g} and "
+            f"c={params.neuron.c:g} make the step non-finite; lower them (the step is of order "
             f"lr * A * (|c| + 1) per unit weight)")
 
 
@@ -423,9 +394,10 @@ def run(
     _check_finite(out, schedule, params)
     tracked = {k: np.where(np.isnan(out.passage[:, i]), np.inf, out.passage[:, i])
                for i, k in enumerate(SPIKES) if not np.isnan(eta[i])}
+    neuron = params.neuron
     config = {
         "engine": engine, "backend": used, "d": params.d, "steps": steps, "lr": params.lr,
-        "activation": params.activation.name, "a": params.a, "c": params.c, "A": params.amp,
+        "activation": neuron.activation.name, "a": neuron.a, "c": neuron.c, "A": neuron.A,
         "walkers": walkers, "first_walker": first_walker, "neurons": neurons, "seed": seed,
         "beta_u": model.beta_u, "beta_v": model.beta_v, "latent": model.latent,
         "p_corr": model.p_corr, "rho": model.rho,
