@@ -102,7 +102,7 @@ def test_other_config_in_run_dir_fails_before_the_data_is_loaded(tmp_path, data,
 def test_run_checks_the_results_folder_before_training(tmp_path, monkeypatch):
     """Defect 9: train.run computed first; with an unwritable results folder the work was lost."""
     calls = []
-    monkeypatch.setattr(train_pkg, "train", lambda *a, **k: calls.append(1) or {"x": np.ones(1)})
+    monkeypatch.setattr(train_pkg, "train", lambda *a, **k: calls.append(1) or {"x": np.ones(1), "wall_s": np.array(1.0)})
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     with pytest.raises(PermissionError, match="cannot write results"):

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 
+import easyhard.train as train_api
+from easyhard import results
 from easyhard.data.cifar import Cifar10
 from easyhard.diffusion import ddpm_alpha_bar
 from easyhard.train import TrainConfig, train, train_config
 from easyhard.train.checkpoint import RESUME_FILE, load_resume
 from easyhard.train.evaluation import parting_step
 from easyhard.train.loop import build_model, draw_batch, ema_decay_at, sgd_step
+from easyhard.train.loop import train as loop_train
 
 TIMING_KEYS = ("wall_s", "eval_s", "steps_per_s")
 
@@ -144,3 +148,33 @@ def test_parting_step():
     gap = np.array([0.0, 0.3, 0.0, 0.5, 0.6])
     assert parting_step(steps, gap, np.full(5, 0.1)) == 4  # the blip at step 1 does not count
     assert parting_step(steps, gap, np.full(5, 1.0)) is None
+
+
+def test_a_resumed_run_records_every_process_and_the_summed_time(tmp_path, data, monkeypatch):
+    """A run resumed by a later process recorded only that process's commit and seconds."""
+    run_dir, root = tmp_path / "run", tmp_path / "results"
+    monkeypatch.setattr(results, "_git_commit", lambda: "commit-of-the-start")
+    monkeypatch.setattr(train_api, "train", functools.partial(loop_train, stop_at=3, **data))
+    assert train_api.run(SMALL, run_dir=run_dir, progress=False, root=root) is None
+    first_part = load_resume(run_dir).wall_time
+    monkeypatch.setattr(results, "_git_commit", lambda: "commit-of-the-resume")
+    monkeypatch.setattr(train_api, "train", functools.partial(loop_train, **data))
+    res = train_api.run(SMALL, run_dir=run_dir, progress=False, root=root)
+    assert res.meta["git_commit"] == "commit-of-the-start"
+    assert [p["git_commit"] for p in res.meta["processes"]] == ["commit-of-the-start", "commit-of-the-resume"]
+    assert res.meta["wall_time_s"] == pytest.approx(float(res.arrays["wall_s"]))
+    assert res.meta["wall_time_s"] > first_part > 0
+
+
+def test_a_run_resumed_from_an_unrecorded_checkpoint_says_so(tmp_path, data, monkeypatch):
+    loop_train(SMALL, run_dir=tmp_path / "run", progress=False, stop_at=3, **data)  # no provenance kept
+    monkeypatch.setattr(train_api, "train", functools.partial(loop_train, **data))
+    res = train_api.run(SMALL, run_dir=tmp_path / "run", progress=False, root=tmp_path / "results")
+    assert res.meta["git_commit"].startswith("unknown (not recorded")
+    assert len(res.meta["processes"]) == 2
+
+
+def test_a_run_in_one_process_records_its_commit_only(tmp_path, data, monkeypatch):
+    monkeypatch.setattr(train_api, "train", functools.partial(loop_train, **data))
+    res = train_api.run(SMALL, run_dir=tmp_path / "run", progress=False, root=tmp_path / "results")
+    assert "processes" not in res.meta and res.meta["wall_time_s"] == pytest.approx(float(res.arrays["wall_s"]))

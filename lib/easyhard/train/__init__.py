@@ -8,13 +8,14 @@ and saves the arrays through :mod:`easyhard.results` under ``RESULT_NAME``;
 from __future__ import annotations
 
 import dataclasses
-import time
+import datetime as _dt
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from easyhard import results
 from easyhard.config import device as default_device
+from easyhard.train.checkpoint import load_resume
 from easyhard.train.config import TrainConfig, train_config
 from easyhard.train.loop import train
 
@@ -31,16 +32,37 @@ def run(cfg: TrainConfig, *, run_dir: str | Path | None = None, progress: bool =
     The results folder is checked for writing before the training starts, so
     that no work is lost to a failing save. Under ``torchrun`` rank 0 saves and
     returns the result, the other ranks return None.
+
+    The sidecar records the code that ran, not the checkout at save time: the
+    commit of the process that started the run and, for a run resumed from
+    ``run_dir``, the commit and start of every process that ran part of it
+    (``processes``). Its wall time is the training and evaluation seconds summed
+    over those processes.
     """
     results.check_writable(results.result_paths(RESULT_NAME, cfg, root)[0].parent)
-    git = results.git_state()  # the code that runs, not the checkout at save time hours later
-    tic = time.perf_counter()
-    arrays = train(cfg, run_dir=run_dir, progress=progress)
+    processes = _processes(run_dir)
+    arrays = train(cfg, run_dir=run_dir, progress=progress, provenance={"processes": processes})
     if arrays is None:  # a rank other than 0 under torchrun
         return None
-    results.save(RESULT_NAME, cfg, arrays, wall_time=time.perf_counter() - tic, root=root,
+    git = {"git_commit": processes[0]["git_commit"], "git_dirty": processes[0]["git_dirty"]}
+    if len(processes) > 1:
+        git["processes"] = processes
+    results.save(RESULT_NAME, cfg, arrays, wall_time=float(arrays["wall_s"]), root=root,
                  device=default_device(), git=git)
     return results.load(RESULT_NAME, cfg, root=root)
+
+
+def _processes(run_dir: str | Path | None) -> list[dict[str, Any]]:
+    """The processes that ran the run of ``run_dir`` so far, and this one: commit, dirty flag, start."""
+    now = {**results.git_state(), "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+    earlier = load_resume(run_dir)
+    if earlier is None:
+        return [now]
+    before = earlier.extra.get("provenance", {}).get("processes")
+    if not before:  # a checkpoint written before processes were recorded
+        before = [{"git_commit": "unknown (not recorded by the checkpoint this run resumed)",
+                   "git_dirty": None, "started": None}]
+    return [*before, now]
 
 
 def cached_run(cfg: TrainConfig, *, progress: bool = True) -> results.Result:

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -150,6 +152,7 @@ def train(
     progress: bool = True,
     stop_at: int | None = None,
     snapshots: bool = True,
+    provenance: Mapping[str, Any] | None = None,
 ) -> dict[str, np.ndarray] | None:
     """Run (or resume from ``run_dir``) the training of ``cfg``; return its arrays.
 
@@ -164,6 +167,9 @@ def train(
     stop_at : end the call after that many steps, leaving a resume checkpoint, and
         return None; calling again continues the run
     snapshots : save the raw and EMA weights at each evaluation step into ``run_dir``
+    provenance : plain data kept in every resume checkpoint, replacing what an earlier
+        process kept there (:func:`easyhard.train.run` keeps the commit of each process
+        that ran the run, read back with :func:`~easyhard.train.checkpoint.load_resume`)
 
     Returns
     -------
@@ -260,7 +266,7 @@ def train(
             ema=[e.detach().clone() for e in ema], gen=gen.get_state(), torch_rng=torch.get_rng_state(),
             history=hist, wall_time=wall, device_type=dev.type,
             cuda_rng=torch.cuda.get_rng_state(dev) if dev.type == "cuda" else None,
-            extra={"eval_s": eval_s}))
+            extra={"eval_s": eval_s, "provenance": dict(provenance or {})}))
 
     # At most one redraw a second: a notebook front end (and nbval) must not be flooded.
     bar = tqdm(total=cfg.steps, initial=start, disable=not (progress and ctx.main),
