@@ -9,8 +9,10 @@ Prints, from one run on this machine:
    floor of a direct step (a compiled loop drawing its 2d + 2 normals) and the ratios
    direct / floor and direct / reduced;
 2. the reduced engine against today's baseline kernel (``baseline_reduced.py``: the
-   Bartlett complement of two chi-squares and a normal) and the chi-square draws
-   (hand-written Marsaglia-Tsang against numba's ``rng.chisquare``);
+   Bartlett complement of two chi-squares and a normal), the chi-square draws
+   (hand-written Marsaglia-Tsang against numba's ``rng.chisquare``) and the random-number
+   floor of a reduced step (a compiled loop drawing only its random numbers), which
+   bounds the ratio any kernel with the same random numbers can reach;
 3. walker chunks of the reduced and the effective engine on 1 and 2 threads (wall time) and
    a sweep on 1 and 2 joblib processes.
 
@@ -40,7 +42,7 @@ from easyhard.config import device  # noqa: E402
 from easyhard.data.mcm import MixedCumulantModel  # noqa: E402
 from easyhard.experiments.easy_hard import ns_per_walker_step  # noqa: E402
 from easyhard.sgd import run, sample_complexity  # noqa: E402
-from easyhard.sgd._kernels import chi_square, chi_square_law  # noqa: E402
+from easyhard.sgd._kernels import chi_square, chi_square_law, latent_draws  # noqa: E402
 
 
 @nb.njit
@@ -57,6 +59,18 @@ def _mt(rng, n, law):  # pragma: no cover - compiled
     s = 0.0
     for _ in range(n):
         s += chi_square(rng, law)
+    return s
+
+
+@nb.njit
+def _reduced_draws(rng, n, law):  # pragma: no cover - compiled
+    """The random numbers of n reduced steps (Rademacher latent pair, six normals, one chi-square)."""
+    s = 0.0
+    for _ in range(n):
+        lam, _, x = latent_draws(rng, False, 0.0)
+        s += lam + x + chi_square(rng, law)
+        for _ in range(6):
+            s += rng.standard_normal()
     return s
 
 
@@ -141,6 +155,11 @@ def main() -> None:
     mt = best_cpu(lambda: _mt(rng, m, law)) / m * 1e9
     nbc = best_cpu(lambda: _numba_chi2(rng, m, float(d - 3))) / m * 1e9
     print(f"   chi2({d - 3}) draw: Marsaglia-Tsang {mt:.1f} ns, numba rng.chisquare {nbc:.1f} ns")
+    _reduced_draws(rng, 10, law)
+    draws = best_cpu(lambda: _reduced_draws(rng, m, law)) / m * 1e9
+    print(f"   the random numbers of one reduced step alone: {draws:.0f} ns, so the step's arithmetic "
+          f"costs about {new - draws:.0f} ns; with the same random numbers no kernel can beat "
+          f"{old / draws:.2f}x against this baseline")
 
     print("\n3. parallel (wall clock)")
     walkers, steps = 64, 300_000 if args.quick else 1_000_000  # seconds of work per run
