@@ -232,3 +232,20 @@ def test_train_cli_preset_is_case_insensitive_like_the_environment_variable(monk
     with pytest.raises(pytest.skip.Exception):
         cli.main(["--preset", "CI", "--no-progress", "--data", "real"])
     assert seen[0].steps == train_config("ci").steps
+
+
+def test_train_cli_skips_a_run_already_saved_unless_forced(tmp_path, monkeypatch, capsys):
+    """`--seeds 0 1 2 --data both` trained again, for hours, every run already saved."""
+    from easyhard import results
+    from easyhard.train import RESULT_NAME
+    from easyhard.train import __main__ as cli
+
+    monkeypatch.setenv(results.RESULTS_ENV, str(tmp_path))
+    real = replace(train_config("ci"), data="real")
+    results.save(RESULT_NAME, real, {"x": np.ones(1)}, wall_time=1.0)
+    seen = []
+    monkeypatch.setattr(cli, "run", lambda cfg, *a, **k: seen.append(cfg.data))
+    cli.main(["--preset", "ci", "--no-progress", "--data", "both"])
+    assert seen == ["surrogate"] and "already saved" in capsys.readouterr().out
+    cli.main(["--preset", "ci", "--no-progress", "--data", "both", "--force"])
+    assert seen == ["surrogate", "real", "surrogate"]

@@ -3,7 +3,7 @@
 Trains one run of a preset (resuming from ``--run-dir`` when it holds a
 checkpoint) and saves the result to ``data/results/`` via :mod:`easyhard.results`.
 ``--seeds 0 1 2 --data both`` trains several runs one after the other, each
-resumable. Under ``torchrun --nproc_per_node=N -m easyhard.train ...`` the runs
+resumable; a run whose result is already saved is skipped (``--force`` trains it again). Under ``torchrun --nproc_per_node=N -m easyhard.train ...`` the runs
 are data-parallel over N processes (:mod:`easyhard.train.distributed`).
 """
 
@@ -13,9 +13,10 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
+from easyhard import results
 from easyhard.config import device as best_device
 from easyhard.config import set_threads
-from easyhard.train import distributed, run, train_config
+from easyhard.train import RESULT_NAME, distributed, run, train_config
 from easyhard.train.budget import parse_overrides
 from easyhard.train.config import DATA_KINDS, PRESET_NAMES
 
@@ -36,6 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--run-dir", type=Path, default=None,
                    help="checkpoint folder of a single run (default runs/<preset>-<data>-seed<seed>)")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--force", action="store_true", help="train again a run whose result is already saved")
     args = p.parse_args(argv)
     seeds = args.seeds if args.seeds is not None else [args.seed]
     kinds = DATA_KINDS if args.data == "both" else (args.data,)
@@ -52,6 +54,11 @@ def main(argv: list[str] | None = None) -> None:
         p.error(str(err))
     ctx = distributed.setup(best_device())
     for cfg in cfgs:
+        saved = None if args.force else results.load(RESULT_NAME, cfg)
+        if saved is not None:
+            print(f"already saved: {RESULT_NAME}-{saved.meta['config_hash']} ({saved.describe()}); "
+                  "--force trains it again", flush=True)
+            continue
         run_dir = args.run_dir or Path("runs") / f"{args.preset}-{cfg.data}-seed{cfg.seed}"
         result = run(cfg, run_dir=run_dir, progress=not args.no_progress)
         if result is not None:
