@@ -271,3 +271,21 @@ def test_covariance_ito_factor():
     expected = 1 / (1 - C / (4 * abs(g2) * 5.0) / np.log(dims))
     assert factor == pytest.approx(expected, rel=1e-4)
     assert factor[0] > factor[1] > 1
+
+
+def test_long_sweep_records_the_seconds_and_commits_of_all_its_tasks(tmp_path, monkeypatch):
+    """A long sweep resumed in a later session recorded only that session's seconds."""
+    from easyhard import results
+    from easyhard.sgd import experiments as sgd_experiments
+
+    monkeypatch.setenv(results.RESULTS_ENV, str(tmp_path / "results"))
+    tiny = {**sgd_experiments.CASES["covariance"], "engine": "reduced", "seed": 1, "start": "uniform",
+            "budget": 5.0, "dims": [16, 24], "walkers": 4, "chunk": 2}
+    monkeypatch.setitem(sgd_experiments.LONG_SWEEPS, "tiny", tiny)
+    sgd_experiments.long_sweep("tiny", compute=True, n_jobs=1, progress=False)
+    tasks = results.find("sgd_passage", sgd_experiments.checkpoint_dir("tiny"))
+    meta = results.load("sgd_sweep_tiny", tiny).meta
+    assert len(tasks) == 4
+    assert meta["wall_time_s"] == pytest.approx(sum(t.meta["wall_time_s"] for t in tasks))
+    assert meta["task_commits"] == sorted({t.meta["git_commit"][:12] for t in tasks})
+    assert meta["device"] == "cpu"

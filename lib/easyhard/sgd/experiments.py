@@ -16,14 +16,13 @@ dimensions as ``sgd_sweep_<name>`` in ``data/results`` after each d.
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 from typing import Any
 
 from easyhard import results
 from easyhard.config import check_scale, preset
 from easyhard.config import scale as current_scale
-from easyhard.sgd.sweep import SampleComplexity, sample_complexity, saved_sweep
+from easyhard.sgd.sweep import STREAMS, SampleComplexity, sample_complexity, saved_sweep
 
 #: the physics of each case (the chapter's three cases): tanh neuron, a = 0.6, Rademacher latents
 CASES: dict[str, dict[str, Any]] = {
@@ -93,7 +92,9 @@ def long_sweep(name: str, *, compute: bool = False, n_jobs: int | None = None,
 
     With ``compute``, runs the missing (d, walker-chunk) tasks, smallest d first, and
     saves after each d, so an interrupted run keeps every finished d and resumes the
-    rest from the checkpoints.
+    rest from the checkpoints. The saved sweep's wall time is the computing seconds
+    summed over its checkpointed tasks (each on one core, whichever process and session
+    ran it), and its sidecar lists the commits those tasks ran at (``task_commits``).
     """
     if name not in LONG_SWEEPS:
         raise ValueError(f"name must be one of {tuple(LONG_SWEEPS)}, got {name!r}")
@@ -101,14 +102,26 @@ def long_sweep(name: str, *, compute: bool = False, n_jobs: int | None = None,
     key = f"sgd_sweep_{name}"
     if compute:
         results.check_writable()
-        t0 = time.perf_counter()
+        started = results.git_state()
         dims = sorted(cfg["dims"])
         for k in range(1, len(dims) + 1):
             sweep = sample_complexity(**{**cfg, "dims": dims[:k]}, checkpoint=checkpoint_dir(name),
                                       n_jobs=n_jobs, progress=progress)
-            results.save(key, cfg, sweep.arrays(), wall_time=time.perf_counter() - t0, scale="long")
+            seconds, commits = _task_provenance(name, dims[:k])
+            results.save(key, cfg, sweep.arrays(), wall_time=seconds, scale="long", device="cpu",
+                         git={**started, "task_commits": commits})
     hit = results.load(key, cfg)
     return None if hit is None else SampleComplexity.from_result(hit)
+
+
+def _task_provenance(name: str, dims: list[int]) -> tuple[float, list[str]]:
+    """Seconds summed over the checkpointed tasks of ``dims`` in the current streams, and their commits."""
+    cfg = LONG_SWEEPS[name]
+    tasks = [r for r in results.find("sgd_passage", checkpoint_dir(name))
+             if r.config.get("d") in dims and r.config.get("streams") == STREAMS
+             and r.config.get("seed") == cfg["seed"] and r.config.get("walkers") == cfg["walkers"]]
+    seconds = sum(float(r.meta.get("wall_time_s") or 0.0) for r in tasks)
+    return seconds, sorted({str(r.meta.get("git_commit", "unknown"))[:12] for r in tasks})
 
 
 def main() -> None:
