@@ -169,7 +169,7 @@ def train(
     snapshots : save the raw and EMA weights at each evaluation step into ``run_dir``
     provenance : plain data kept in every resume checkpoint, replacing what an earlier
         process kept there (:func:`easyhard.train.run` keeps the commit of each process
-        that ran the run, read back with :func:`~easyhard.train.checkpoint.load_resume`)
+        that ran the run, read back with ``easyhard.train.checkpoint.load_resume``)
 
     Returns
     -------
