@@ -3,7 +3,8 @@
 Trains one run of a preset (resuming from ``--run-dir`` when it holds a
 checkpoint) and saves the result to ``data/results/`` via :mod:`easyhard.results`.
 ``--seeds 0 1 2 --data both`` trains several runs one after the other, each
-resumable; a run whose result is already saved is skipped (``--force`` trains it again). Under ``torchrun --nproc_per_node=N -m easyhard.train ...`` the runs
+resumable; a run whose result is already saved is skipped (``--force`` trains it
+again). Under ``torchrun --nproc_per_node=N -m easyhard.train ...`` the runs
 are data-parallel over N processes (:mod:`easyhard.train.distributed`).
 """
 
