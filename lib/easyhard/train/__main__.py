@@ -34,7 +34,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="several seeds in turn")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
                    help="override a TrainConfig field, e.g. --set n_eval=512 (repeatable)")
-    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads (default 1: right on a machine busy with other work; on an idle one use every core)")
     p.add_argument("--run-dir", type=Path, default=None,
                    help="checkpoint folder of a single run (default runs/<preset>-<data>-seed<seed>)")
     p.add_argument("--no-progress", action="store_true")
