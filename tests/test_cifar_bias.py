@@ -18,7 +18,7 @@ from easyhard.experiments import cifar_bias as cb  # noqa: E402
 from easyhard.plotting import cifar as cplot  # noqa: E402
 from easyhard.plotting import parting as pplot  # noqa: E402
 from easyhard.train import RESULT_NAME, saved_pairs, saved_run, train_config  # noqa: E402
-from easyhard.train.parting import parting, refinetti  # noqa: E402
+from easyhard.train.parting import parting  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -124,14 +124,6 @@ def test_floor_table_and_levels(pair):
     assert f"| 100 | {real['floor'][0]:.4f} |" in cb.floor_table(real)
     with pytest.raises(ValueError, match="t = 250 was not evaluated"):
         cb.level(real, 250)
-
-
-def test_agree_then_part(pair):
-    real, ctrl = pair
-    assert cb.agree_then_part(refinetti(real, ctrl), 100)
-    assert not cb.agree_then_part(refinetti(ctrl, ctrl), 100)  # never parts
-    early = refinetti(real, ctrl)
-    assert not cb.agree_then_part(early, 100, early=len(STEPS))  # the lead shows within the window
 
 
 def test_kurtosis_claims_have_power():

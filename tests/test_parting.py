@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import matplotlib
 import numpy as np
 import pytest
 
-from easyhard.train.evaluation import parting_step
-from easyhard.train.parting import (
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from easyhard.plotting import parting as pplot  # noqa: E402
+from easyhard.train.evaluation import parting_step  # noqa: E402
+from easyhard.train.parting import (  # noqa: E402
     early_agreement,
     excess_gap,
     grows_with_t,
@@ -14,6 +19,7 @@ from easyhard.train.parting import (
     parting,
     parting_spread,
     refinetti,
+    seed_average,
     sustained_from,
 )
 
@@ -107,6 +113,55 @@ def test_refinetti_paired_comparison(pair):
     assert c.diff.shape == c.se.shape == (len(STEPS), len(T))
     u = refinetti(unpaired(real), unpaired(ctrl))
     assert not u.paired and np.all(c.se[1:] < u.se[1:])  # pairing by image removes the image variance
+
+
+def seed_pairs(trajectory_noise: float, gain: np.ndarray, n_seeds: int = 3) -> list[tuple[dict, dict]]:
+    """(real-trained, control) runs of several seeds on the same images: each net's loss is
+    shifted by its own trajectory offset (one per step and t, as two training runs differ),
+    far larger than the image noise the paired SE counts."""
+    rng = np.random.default_rng(7)
+    shared = 0.03 * rng.standard_normal((len(T), N))
+    pairs = []
+    for k in range(n_seeds):
+        runs = []
+        for g, seed in ((gain, 10 * k + 1), (np.zeros_like(gain), 10 * k + 2)):
+            run = make_run(g, shared, seed)
+            offset = trajectory_noise * rng.standard_normal((len(STEPS), len(T)))
+            offset[0] = 0.0  # the same initial weights
+            run["real_per_image"] = run["real_per_image"] + offset[:, :, None].astype(np.float32)
+            run["real"] = run["real"] + np.concatenate([offset, offset.mean(1, keepdims=True)], axis=1)
+            runs.append(run)
+        pairs.append(tuple(runs))
+    return pairs
+
+
+def test_seed_average_references_the_comparison_to_the_seed_spread():
+    gain = np.zeros((len(STEPS), len(T)))
+    gain[STEPS >= 32, 0] = 0.3  # t = 100: every seed's real-trained net pulls ahead at step 32
+    pairs = seed_pairs(0.01, gain)
+    comps = [refinetti(r, c) for r, c in pairs]
+    avg = seed_average(comps, [r for r, _ in pairs])
+    assert avg.n_seeds == 3 and avg.mean.shape == avg.se.shape == (len(STEPS), len(T))
+    assert avg.all_seeds_step[0] == 32 and avg.halfway_step[0] is not None
+    # the paired SE calls the trajectory offsets disagreements; the seed spread does not
+    assert avg.max_paired_z_before[0] > 4 and avg.max_z_before[0] < 3
+    assert avg.agrees_then_parts(100) and not avg.agrees_then_parts(500)  # t = 500 never parts
+    assert "| 100 | 32 |" in avg.table() and "| 500 | not within the run |" in avg.table()
+    early = np.zeros_like(gain)
+    early[STEPS >= 1, 0] = 0.3  # ahead from step 1, before the loss is half-way down: no agreement
+    pairs = seed_pairs(0.01, early)
+    assert not seed_average([refinetti(r, c) for r, c in pairs], [r for r, _ in pairs]).agrees_then_parts(100)
+    with pytest.raises(ValueError, match="at least 2 seeds"):
+        seed_average(comps[:1], [pairs[0][0]])
+    with pytest.raises(ValueError, match="same length"):
+        seed_average(comps, [pairs[0][0]])
+    with pytest.raises(ValueError, match="t = 250 was not evaluated"):
+        avg.agrees_then_parts(250)
+    fig, axes = plt.subplots(1, len(T))
+    pplot.seed_average(axes, avg)
+    assert len(axes[0].lines) == 5  # the seed mean; +z, -z and 0; "every seed ahead from" (t = 100)
+    assert len(axes[1].lines) == 4  # t = 500 never parts: no vertical line
+    plt.close(fig)
 
 
 def test_grows_with_t_and_spread(pair):

@@ -253,7 +253,9 @@ FIGURES: tuple[Figure, ...] = (
     Figure("cifar-loss-live", "cifar_simplicity_bias", "test loss of the chapter's U-Net on real and surrogate images per noise level, with the Wiener floor", "live", (1,), "cifar-unet"),
     Figure("cifar-gap-live", "cifar_simplicity_bias", "surrogate minus real test loss of the chapter's run (2 paired SE)", "live", (1,), "cifar-unet"),
     Figure("cifar-loss-saved", "cifar_simplicity_bias", "the saved longer run and its control (trained on surrogate samples): test losses", "saved laptop", (1,), "cifar-unet"),
+    Figure("cifar-spread", "cifar_simplicity_bias", "the control-referenced parting step per noise level and seed", "saved laptop", (1,), "cifar-unet"),
     Figure("cifar-parting", "cifar_simplicity_bias", "the real-trained net minus its control, in SE, and both nets on the same real images", "saved laptop", (1,), "cifar-unet"),
+    Figure("cifar-seed-average", "cifar_simplicity_bias", "control minus real-trained net on real images, mean of the seeds in seed-to-seed SE", "saved laptop", (1,), "cifar-unet"),
     Figure("cifar-examples", "cifar_simplicity_bias", "denoised test images along training, and the control's", "saved laptop", (1,), "cifar-unet"),
     # Part II
     Figure("mcm-planes", "mixed_cumulant_model", "MCM samples in the planes of the spikes u and v", "live", (2,)),

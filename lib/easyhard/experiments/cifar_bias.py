@@ -11,8 +11,9 @@ One frozen config, :class:`CifarBiasConfig`, with ``ci``/``laptop``/``paper`` pr
 * :func:`saved_pairs`: the saved longer runs *of the configs the chapter asks for*
   (:attr:`CifarBiasConfig.saved`, in order of preference), one (real, control) pair
   per saved seed, never "the newest run of a scale";
-* :func:`spread_table`, :func:`agree_then_part`: the parting step of every saved seed,
-  and the early agreement of the Refinetti-style comparison.
+* :func:`spread_table`: the parting step of every saved seed (the Refinetti-style
+  comparison over seeds is :func:`easyhard.train.parting.seed_average`);
+* :func:`seed_claims`, :func:`claims_table`: every claim of the chapter on every saved seed.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from easyhard.data.surrogate import GaussianSurrogate
 from easyhard.train import RESULT_NAME, TrainConfig, train_config
 from easyhard.train import saved_pairs as _saved_pairs
 from easyhard.train.evaluation import parting_step
-from easyhard.train.parting import Comparison, Parting, parting, parting_spread
+from easyhard.train.parting import Parting, parting, parting_spread
 
 Arrays = Mapping[str, np.ndarray]
 
@@ -292,17 +293,6 @@ def spread_table(parts: Sequence[Parting], seeds: Sequence[int]) -> str:
     return "\n".join(rows)
 
 
-def agree_then_part(c: Comparison, t: int, early: int = 4, z: float = 3.0) -> bool:
-    """Whether, at level ``t``, the two nets first agree on real images and then part.
-
-    True if they agree within ``z`` SE over the first ``early`` evaluations and the
-    real-trained net pulls ahead later (``c.step``).
-    """
-    j = list(c.eval_t).index(t)
-    agree = np.all(c.diff[:early, j] < z * c.se[:early, j] + 1e-12)
-    return bool(agree and c.step[j] is not None)
-
-
 @dataclass(frozen=True)
 class SeedClaim:
     """One claim of the chapter on one saved seed: what was measured and whether it holds.
@@ -358,5 +348,5 @@ def claims_table(claims: Sequence[SeedClaim]) -> str:
 
 
 __all__ = ["PILOT_LAPTOP", "RESULT_NAME", "CifarBiasConfig", "KurtosisStudy", "SavedPairs",
-           "SeedClaim", "agree_then_part", "below_floor_z", "cifar_bias_config", "claims_table", "floor_table", "kurtosis_study",
+           "SeedClaim", "below_floor_z", "cifar_bias_config", "claims_table", "floor_table", "kurtosis_study",
            "level", "load_data", "saved_pairs", "seed_claims", "spread_table"]

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from easyhard.plotting import PALETTE
-from easyhard.train.parting import Parting, excess_gap, gap, refinetti
+from easyhard.train.parting import Parting, SeedAverage, excess_gap, gap, refinetti
 
 Arrays = Mapping[str, np.ndarray]
 SEED_COLOURS = (PALETTE["blue"], PALETTE["red"], PALETTE["green"], PALETTE["purple"], PALETTE["sky"])
@@ -100,3 +100,25 @@ def spread(ax: plt.Axes, partings: Sequence[Parting], seeds: Sequence[int], last
     ax.set(xlabel="noise level t", ylabel="parting step",
            title=f"parting step per seed ({len(partings)} seed{'s' if len(partings) > 1 else ''})")
     ax.legend(fontsize=7, loc="lower right")
+
+
+def seed_average(axes: Sequence[plt.Axes], avg: SeedAverage, z: float = 3.0) -> None:
+    """Draw, per noise level, the seed mean of control minus real-trained net, in seed SE.
+
+    ``m / SE`` of :class:`~easyhard.train.parting.SeedAverage` on the same real test
+    images; dashed: ``+-z``; dotted: the step from which every seed's net is ahead.
+    """
+    for j, ax in enumerate(axes):
+        ax.plot(avg.steps, _ratio(avg.mean[:, j], avg.se[:, j]), "o-", ms=3, color=PALETTE["blue"],
+                label=f"mean of {avg.n_seeds} seeds / seed SE")
+        ax.axhline(-z, color=PALETTE["black"], ls="--", lw=1)
+        if avg.all_seeds_step[j] is not None:
+            ax.axvline(avg.all_seeds_step[j], color=PALETTE["red"], ls=":", lw=1.2,
+                       label="every seed's net ahead from")
+        _axis(ax, z, f"t = {avg.eval_t[j]}")
+        ax.set_yscale("symlog", linthresh=1.0)
+        ticks = [-10, -z, 0, z, 10, 100]
+        ax.set_yticks(ticks, [f"{v:g}" for v in ticks])
+        ax.minorticks_off()
+    axes[0].set_ylabel("control - real-trained (seed SE)")
+    axes[0].legend(fontsize=6, loc="upper left")

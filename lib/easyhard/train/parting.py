@@ -28,7 +28,9 @@ evaluation (``z = 4`` by default).
 The Refinetti-style comparison (Refinetti, Ingrosso and Goldt 2023) asks the
 same question on real test images only: does the net trained on real images
 beat the control there? Its difference ``L^C_real - L^R_real`` is paired
-image by image when per-image losses were saved.
+image by image when per-image losses were saved. Over several seeds,
+:func:`seed_average` references it to the seed-to-seed spread instead, the
+noise of two different training trajectories.
 """
 
 from __future__ import annotations
@@ -299,6 +301,112 @@ def refinetti(real_run: Arrays, control_run: Arrays, *, z: float = 4.0, weights:
     steps = np.asarray(real_run["steps"])
     step = tuple(sustained_from(steps, diff[:, j] > z * se[:, j]) for j in range(n_t))
     return Comparison(tuple(int(t) for t in real_run["eval_t"]), steps, diff, se, step, paired, float(z))
+
+
+@dataclass(frozen=True)
+class SeedAverage:
+    """The Refinetti comparison of several seeds: its mean over seeds and the seed-to-seed SE.
+
+    Two nets trained on different data streams differ, even before either has learnt
+    anything specific to its data, by far more than the paired SE of
+    :class:`Comparison` (which counts only the evaluation images' noise, for two fixed
+    nets): the noise of the comparison is that of the training trajectory. Its size is
+    measured across the ``K`` seeds,
+
+        m(s, t) = mean_k diff_k(s, t),    SE(s, t) = std_k diff_k(s, t) / sqrt(K)   (ddof 1),
+
+    and ``m / SE`` follows Student's t with ``K - 1`` degrees of freedom when the two nets
+    are equally good on average.
+
+    Attributes
+    ----------
+    eval_t, steps : noise levels and evaluation steps
+    mean, se : ``m`` and ``SE``, shape ``(n_evals, n_t)``
+    n_seeds : ``K``
+    all_seeds_step : per t, the first step from which every seed's real-trained net leads
+        by a sustained ``z`` paired SE (:attr:`Comparison.step`): the latest over seeds
+        (None when a seed never parts)
+    halfway_step : per t, the latest over seeds of the step at which the real-trained net's
+        real-image loss has fallen ``fraction`` of the way to the Wiener floor
+    max_z_before : per t, the largest ``|m| / SE`` over the evaluations (after step 0)
+        before ``all_seeds_step`` (all of them when it is None)
+    max_paired_z_before : per t, the largest ``|diff_k| / SE_k`` in paired SE, over seeds
+        and the same evaluations: what the per-seed paired SE would call a disagreement
+    fraction : the share of the way to the floor that defines ``halfway_step``
+    """
+
+    eval_t: tuple[int, ...]
+    steps: np.ndarray
+    mean: np.ndarray
+    se: np.ndarray
+    n_seeds: int
+    all_seeds_step: tuple[int | None, ...]
+    halfway_step: tuple[int | None, ...]
+    max_z_before: tuple[float, ...]
+    max_paired_z_before: tuple[float, ...]
+    fraction: float
+
+    def agrees_then_parts(self, t: int, z: float = 3.0) -> bool:
+        """Whether at level ``t`` the two nets agree within the seed spread, then part.
+
+        True if every seed's real-trained net ends up ahead (``all_seeds_step``), not
+        before its loss has fallen ``fraction`` of the way to the floor, and before that
+        the seed mean stays within ``z`` seed-to-seed SE of zero.
+        """
+        if t not in self.eval_t:
+            raise ValueError(f"t = {t} was not evaluated; evaluated: {self.eval_t}")
+        j = self.eval_t.index(t)
+        part, half = self.all_seeds_step[j], self.halfway_step[j]
+        return part is not None and half is not None and half <= part and self.max_z_before[j] <= z
+
+    def table(self) -> str:
+        """A Markdown table, one row per noise level."""
+        rows = ["| t | every seed's real-trained net ahead from | loss half-way to the floor at (latest seed) "
+                "| before then: max abs(mean)/seed SE | before then: max abs(diff)/paired SE |",
+                "|---|---|---|---|---|"]
+        for j, t in enumerate(self.eval_t):
+            part, half = self.all_seeds_step[j], self.halfway_step[j]
+            rows.append(f"| {t} | {part if part is not None else 'not within the run'} | "
+                        f"{half if half is not None else 'not within the run'} | "
+                        f"{self.max_z_before[j]:.1f} | {self.max_paired_z_before[j]:.0f} |")
+        return "\n".join(rows)
+
+
+def seed_average(comparisons: Sequence[Comparison], real_runs: Sequence[Arrays],
+                 fraction: float = 0.5) -> SeedAverage:
+    """:class:`SeedAverage` of the :func:`refinetti` comparisons of several seeds.
+
+    Parameters
+    ----------
+    comparisons : one :class:`Comparison` per seed (at least 2), sharing steps and eval_t
+    real_runs : the real-trained run of each seed, in the same order (for the half-way step)
+    fraction : the share of the way to the Wiener floor that defines the half-way step
+    """
+    if len(comparisons) < 2:
+        raise ValueError(f"comparisons must hold at least 2 seeds (a seed-to-seed SE), got {len(comparisons)}")
+    if len(real_runs) != len(comparisons):
+        raise ValueError(f"real_runs and comparisons must have the same length, got {len(real_runs)} "
+                         f"and {len(comparisons)}")
+    first = comparisons[0]
+    if any(c.eval_t != first.eval_t or not np.array_equal(c.steps, first.steps) for c in comparisons):
+        raise ValueError("all comparisons must share steps and eval_t")
+    diff = np.stack([c.diff for c in comparisons])  # (K, n_evals, n_t)
+    paired_z = np.abs(diff) / np.maximum(np.stack([c.se for c in comparisons]), 1e-300)
+    mean, se = diff.mean(axis=0), diff.std(axis=0, ddof=1) / np.sqrt(len(comparisons))
+    steps = first.steps
+    parts, halves, zs, pzs = [], [], [], []
+    for j in range(len(first.eval_t)):
+        seed_steps = [c.step[j] for c in comparisons]
+        part = None if None in seed_steps else max(seed_steps)
+        seed_halves = [halfway_step(run, j, fraction) for run in real_runs]
+        before = (steps > 0) & (steps < (part if part is not None else np.inf))
+        z = np.abs(mean[before, j]) / np.maximum(se[before, j], 1e-300)
+        parts.append(part)
+        halves.append(None if None in seed_halves else max(seed_halves))
+        zs.append(float(z.max()) if z.size else 0.0)
+        pzs.append(float(paired_z[:, before, j].max()) if before.any() else 0.0)
+    return SeedAverage(first.eval_t, steps, mean, se, len(comparisons), tuple(parts), tuple(halves),
+                       tuple(zs), tuple(pzs), float(fraction))
 
 
 def parting_spread(partings: Sequence[Parting]) -> dict[int, tuple[int | None, ...]]:
