@@ -324,7 +324,7 @@ class SeedAverage:
     mean, se : ``m`` and ``SE``, shape ``(n_evals, n_t)``
     n_seeds : ``K``
     all_seeds_step : per t, the first step from which every seed's real-trained net leads
-        by a sustained ``z`` paired SE (:attr:`Comparison.step`): the latest over seeds
+        by a sustained ``z`` paired SE (``Comparison.step``): the latest over seeds
         (None when a seed never parts)
     halfway_step : per t, the latest over seeds of the step at which the real-trained net's
         real-image loss has fallen ``fraction`` of the way to the Wiener floor
